@@ -1,0 +1,99 @@
+# tradingbot-operator — kubebuilder-style targets. `make help` lists them.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# ---------------------------------------------------------------------------------------------------------
+# Node: the project targets Node 24 LTS. When the system node is older than 22.19, a pinned Node 24 from the
+# npm registry (package node-linux-<arch>) is unpacked into .tools/ and put first on PATH for every target.
+NODE_VERSION ?= 24.21.0
+TOOLS_DIR := $(CURDIR)/.tools
+SYSTEM_NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=19)?0:1)' >/dev/null 2>&1 && echo yes)
+ifneq ($(SYSTEM_NODE_OK),yes)
+NODE_HOME := $(TOOLS_DIR)/node-v$(NODE_VERSION)
+NODE_BIN := $(NODE_HOME)/bin/node
+export PATH := $(NODE_HOME)/bin:$(PATH)
+endif
+NODE_ARCH := $(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+
+DEPS_STAMP := node_modules/.deps-installed
+
+# Control-plane binaries (kube-apiserver, etcd, kwok, helm, ...) are built from Go modules and cached
+# outside the work tree, keyed by version, so clean clones reuse them.
+export TRADINGBOT_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tradingbot-operator
+export KUBECONFIG_LOCAL := $(CURDIR)/.local/cluster/kubeconfig
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+	  /^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: deps
+deps: $(DEPS_STAMP) ## Install Node (when the system one is too old) and the npm dependencies.
+
+$(NODE_BIN):
+	@echo "system node is older than 22.19: installing node-linux-$(NODE_ARCH)@$(NODE_VERSION) from the npm registry into .tools/"
+	@rm -rf "$(NODE_HOME).tmp" && mkdir -p "$(NODE_HOME).tmp"
+	@cd "$(NODE_HOME).tmp" && npm pack --silent "node-linux-$(NODE_ARCH)@$(NODE_VERSION)" >/dev/null \
+	  && tar xzf node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz --strip-components=1 \
+	  && rm node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz
+	@rm -rf "$(NODE_HOME)" && mv "$(NODE_HOME).tmp" "$(NODE_HOME)"
+	@"$(NODE_BIN)" --version
+
+# ccxt's postinstall reaches the network, so install scripts stay off.
+$(DEPS_STAMP): package-lock.json $(NODE_BIN)
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+.PHONY: build
+build: deps ## Compile TypeScript to dist/.
+	npx tsc -p tsconfig.build.json
+
+.PHONY: lint
+lint: deps ## Lint and format-check (Biome) and type-check everything, tests included.
+	npx biome ci .
+	npx tsc -p tsconfig.json --noEmit
+
+.PHONY: fmt
+fmt: deps ## Format the code in place.
+	npx biome check --write .
+
+##@ Testing
+
+.PHONY: test
+test: deps build lint cluster-binaries postgres-server ## Run every check and test suite (what CI runs).
+	npx vitest run
+
+.PHONY: test-unit
+test-unit: deps ## Run only the unit tests (no control plane, no database).
+	npx vitest run --project unit
+
+##@ Local control plane
+
+.PHONY: cluster-binaries
+cluster-binaries: ## Build (once, cached) etcd, kube-*, kubectl, kwok and helm from their Go modules.
+	test/cluster/build-binaries.sh
+
+.PHONY: cluster-up
+cluster-up: deps cluster-binaries ## Start etcd, kube-apiserver, controller-manager, scheduler and KWOK on loopback.
+	node test/cluster/cli.ts up
+
+.PHONY: cluster-down
+cluster-down: deps ## Stop the local control plane and everything it started.
+	node test/cluster/cli.ts down
+
+.PHONY: postgres-server
+postgres-server: ## Install Debian's PostgreSQL server when it is missing (used by the tests and the demo).
+	test/postgres/ensure-installed.sh
+
+##@ Cleanup
+
+.PHONY: clean
+clean: ## Remove build output and local state (the binary cache outside the tree is kept).
+	rm -rf dist .local
