@@ -60,6 +60,14 @@ lint: deps ## Lint and format-check (Biome) and type-check everything, tests inc
 	npx biome ci .
 	npx tsc -p tsconfig.json --noEmit
 
+.PHONY: crds
+crds: deps ## Generate crds/ from the zod schemas in api/v1alpha1.
+	node api/crdgen/main.ts
+
+.PHONY: crds-check
+crds-check: deps ## Fail when crds/ is not what `make crds` would generate.
+	node api/crdgen/main.ts --check
+
 .PHONY: fmt
 fmt: deps ## Format the code in place.
 	npx biome check --write .
@@ -67,7 +75,7 @@ fmt: deps ## Format the code in place.
 ##@ Testing
 
 .PHONY: test
-test: deps build lint cluster-binaries postgres-server ## Run every check and test suite (what CI runs).
+test: deps build lint crds-check cluster-binaries postgres-server ## Run every check and test suite (what CI runs).
 	npx vitest run
 
 .PHONY: test-unit

@@ -1,0 +1,125 @@
+import { z } from "zod";
+import { nonNegativeDecimal, signedDecimal, timestamp } from "./scalars.ts";
+import {
+  EXCHANGE_NAMES,
+  MarketSymbol,
+  ON_ENGAGE_ACTIONS,
+  RiskLimits,
+  Strategy,
+  TRADING_MODES,
+} from "./tradingbot.ts";
+
+// The contract between the operator and the bot runtime: the config document the operator renders into
+// the bot's ConfigMap and the runtime parses, the flags and paths of the bot container, the runtime's
+// status report, its termination message and its exit codes. Both sides import this file; nothing else
+// defines these.
+
+export const RUNTIME_CONFIG_SCHEMA_VERSION = 1;
+
+export const RuntimeConfig = z
+  .strictObject({
+    schemaVersion: z.literal(RUNTIME_CONFIG_SCHEMA_VERSION),
+    bot: z.strictObject({
+      namespace: z.string().min(1),
+      name: z.string().min(1),
+      uid: z.string().min(1),
+    }),
+    exchange: z.strictObject({
+      name: z.enum(EXCHANGE_NAMES),
+      mode: z.enum(TRADING_MODES),
+      endpoint: z.string().optional(),
+    }),
+    symbol: MarketSymbol,
+    strategy: Strategy,
+    risk: RiskLimits,
+    /** Applied whenever the runtime stops trading (SIGTERM): halt, restart or deletion. */
+    onStop: z.enum(ON_ENGAGE_ACTIONS),
+    store: z.strictObject({
+      retentionDays: z.number().int().min(1),
+      auditRetentionDays: z.number().int().min(1).optional(),
+    }),
+  })
+  .describe("Runtime configuration of one bot, rendered by the operator from its TradingBot.");
+export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
+
+/** The ConfigMap key holding the rendered RuntimeConfig as JSON. */
+export const RUNTIME_CONFIG_KEY = "config.json";
+
+/** Where the operator mounts things in the bot container; the runtime is told each path by a flag. */
+export const BOT_CONTAINER_PATHS = {
+  configDir: "/etc/tradingbot",
+  exchangeCredentialsDir: "/var/run/secrets/tradingbot/exchange",
+  databaseCredentialsDir: "/var/run/secrets/tradingbot/database",
+  migrationCredentialsDir: "/var/run/secrets/tradingbot/migration",
+  terminationLog: "/dev/termination-log",
+  tmp: "/tmp",
+} as const;
+
+/** Flags of `bot-runtime run` (and `migrate`, which takes the database flag). */
+export const RUNTIME_FLAGS = {
+  config: "--config",
+  exchangeCredentials: "--exchange-credentials",
+  databaseCredentials: "--database-credentials",
+  terminationLog: "--termination-log",
+  listen: "--listen",
+} as const;
+
+/** The port of the runtime's /healthz, /readyz, /metrics and /status. */
+export const RUNTIME_STATUS_PORT = 8080;
+
+/** Keys of the exchange credentials Secret. */
+export const EXCHANGE_SECRET_KEYS = { apiKey: "apiKey", secret: "secret" } as const;
+
+/** Keys of the database Secret; sslmode and ca.crt are optional. */
+export const DATABASE_SECRET_KEYS = {
+  host: "host",
+  port: "port",
+  database: "database",
+  user: "user",
+  password: "password",
+  sslmode: "sslmode",
+  caCert: "ca.crt",
+} as const;
+export const REQUIRED_DATABASE_SECRET_KEYS = ["host", "port", "database", "user", "password"] as const;
+
+export const RUNTIME_STATES = ["Starting", "Trading", "FailClosed", "Stopping"] as const;
+
+/** GET /status on the runtime's status port: what the operator mirrors into TradingBot status.runtime. */
+export const RuntimeReport = z.looseObject({
+  heartbeat: timestamp("When the report was produced."),
+  state: z.enum(RUNTIME_STATES),
+  halted: z.boolean(),
+  openOrders: z.number().int().min(0),
+  position: nonNegativeDecimal("Position in the base currency."),
+  realizedPnl: signedDecimal("Realized profit and loss in the quote currency."),
+  equity: nonNegativeDecimal("Quote balance plus position at the last price.").optional(),
+});
+export type RuntimeReport = z.infer<typeof RuntimeReport>;
+
+export const HALTING_RISK_LIMITS = ["maxDailyLossQuote", "maxDrawdownPct"] as const;
+
+/**
+ * Written by the runtime to its termination-message file when a halting risk limit is breached; the
+ * operator reads it from the terminated container's status and latches the halt under `haltId`.
+ */
+export const RiskHaltMessage = z.strictObject({
+  reason: z.literal("RiskLimitBreached"),
+  haltId: z.string().min(1).max(64),
+  limit: z.enum(HALTING_RISK_LIMITS),
+  value: signedDecimal("The measured value that breached the limit."),
+  threshold: signedDecimal("The configured limit."),
+  at: timestamp("When the breach was detected."),
+});
+export type RiskHaltMessage = z.infer<typeof RiskHaltMessage>;
+
+/** Exit codes of `bot-runtime run`. */
+export const RUNTIME_EXIT_CODES = {
+  /** Stopped on SIGTERM after applying onStop. */
+  stopped: 0,
+  failure: 1,
+  invalidConfig: 2,
+  /** A halting risk limit was breached; the termination message says which. */
+  riskHalt: 3,
+  /** The exchange key can withdraw, or the credentials are unusable: refused to trade. */
+  unsafeCredentials: 4,
+} as const;
