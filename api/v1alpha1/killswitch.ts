@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { API_VERSION, KILL_SWITCH } from "./group.ts";
 import { Condition, LabelSelector, NamespaceName, ObjectMeta } from "./meta.ts";
+import { mapList, setList } from "./rules.ts";
 import { timestamp } from "./scalars.ts";
 
 export const KillSwitchSpec = z
@@ -11,12 +12,9 @@ export const KillSwitchSpec = z
       .max(256)
       .optional()
       .describe("Why the fleet is halted; copied into each bot's status."),
-    namespaces: z
-      .array(NamespaceName)
-      .max(1000)
+    namespaces: setList(z.array(NamespaceName).max(1000))
       .default([])
-      .describe("Namespaces whose TradingBots are selected. Empty selects every namespace.")
-      .meta({ "x-kubernetes-list-type": "set" }),
+      .describe("Namespaces whose TradingBots are selected. Empty selects every namespace."),
     selector: LabelSelector.optional().describe(
       "Label selector on TradingBots. Unset selects every TradingBot in the selected namespaces.",
     ),
@@ -36,12 +34,9 @@ export const KillSwitchStatus = z
     matchedBots: z.number().int().min(0).optional().describe("TradingBots the switch selects."),
     haltedBots: z.number().int().min(0).optional().describe("Selected TradingBots that are halted now."),
     engagedSince: timestamp("When the switch was last engaged.").optional(),
-    conditions: z
-      .array(Condition)
-      .max(8)
+    conditions: mapList(z.array(Condition).max(8), "type")
       .optional()
-      .describe("Conditions of the switch, as metav1.Conditions.")
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }),
+      .describe("Conditions of the switch, as metav1.Conditions."),
   })
   .describe("What the kill switch currently selects and halts.");
 export type KillSwitchStatus = z.infer<typeof KillSwitchStatus>;

@@ -37,9 +37,7 @@ export const Condition = z
       .regex(
         /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
       )
-      .describe(
-        "Type of the condition, in CamelCase: Ready, Halted, CredentialsAvailable, RuntimeReachable.",
-      ),
+      .describe("Type of the condition, in CamelCase, such as Ready or Halted."),
     status: z.enum(["True", "False", "Unknown"]).describe("Status of the condition: True, False or Unknown."),
     observedGeneration: z
       .number()
@@ -59,24 +57,52 @@ export const Condition = z
   .describe("A condition as defined by metav1.Condition.");
 export type Condition = z.infer<typeof Condition>;
 
-const LabelKey = z
+// Label keys and values as Kubernetes validates them: an optional DNS-subdomain prefix and a name of at
+// most 63 characters.
+const LABEL_KEY_PATTERN =
+  "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+const LABEL_KEY_MAX_LENGTH = 317;
+const LABEL_KEY_MESSAGE = "must be a label key such as app or example.com/team";
+const MAX_LABELS = 64;
+
+export const LabelKey = z
   .string()
   .min(1)
-  .max(317)
-  .regex(
-    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
-    {
-      message: "must be a label key such as app or example.com/team",
-    },
-  );
-const LabelValue = z
+  .max(LABEL_KEY_MAX_LENGTH)
+  .regex(new RegExp(LABEL_KEY_PATTERN), { message: LABEL_KEY_MESSAGE });
+export const LabelValue = z
   .string()
   .max(63)
-  .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, { message: "must be a label value" });
+  .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, {
+    message:
+      "must be a label value: at most 63 of a-z, A-Z, 0-9, '-', '_', '.', starting and ending alphanumeric",
+  });
 
-export const MatchLabels = z
-  .record(LabelKey, LabelValue)
-  .describe("Labels that must all be present with these values.");
+/**
+ * A label map (matchLabels, nodeSelector). The CRD schema of a map only constrains its values, so the key
+ * rule is a CEL rule; the bound on entries keeps that rule's cost estimate within the API server's budget.
+ */
+export function labelMap(description: string) {
+  const keyRe = new RegExp(LABEL_KEY_PATTERN);
+  return withRules(
+    z
+      .record(z.string(), LabelValue)
+      .refine((labels) => Object.keys(labels).length <= MAX_LABELS, {
+        message: `must have at most ${MAX_LABELS} entries`,
+      })
+      .meta({ maxProperties: MAX_LABELS }),
+    [
+      {
+        rule: `self.all(k, size(k) <= ${LABEL_KEY_MAX_LENGTH} && k.matches(r'${LABEL_KEY_PATTERN}'))`,
+        message: `every key ${LABEL_KEY_MESSAGE} (at most ${LABEL_KEY_MAX_LENGTH} characters)`,
+        holds: (labels) =>
+          Object.keys(labels).every((key) => key.length <= LABEL_KEY_MAX_LENGTH && keyRe.test(key)),
+      },
+    ],
+  ).describe(description);
+}
+
+export const MatchLabels = labelMap("Labels that must all be present with these values.");
 
 /** metav1.LabelSelector. */
 export const LabelSelector = z

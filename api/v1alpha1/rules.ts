@@ -49,3 +49,26 @@ export function immutable<S extends z.ZodType>(schema: S, fieldName: string): S 
     },
   ]);
 }
+
+/**
+ * A list of unique scalars (`x-kubernetes-list-type: set`). The API server rejects duplicates and merges
+ * server-side applies item by item; zod rejects duplicates too, so both judge a list the same way.
+ */
+export function setList<S extends z.ZodArray>(list: S): S {
+  return list
+    .refine((items) => new Set(items).size === items.length, { message: "must not contain duplicates" })
+    .meta({ "x-kubernetes-list-type": "set" }) as S;
+}
+
+/**
+ * A list of objects keyed by one field (`x-kubernetes-list-type: map`), such as conditions by type: at most
+ * one item per key, and server-side apply merges items by key.
+ */
+export function mapList<S extends z.ZodArray<z.ZodObject>>(list: S, key: string): S {
+  return list
+    .refine(
+      (items) => new Set(items.map((item) => (item as Record<string, unknown>)[key])).size === items.length,
+      { message: `must not contain two items with the same ${key}` },
+    )
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [key] }) as S;
+}

@@ -1,7 +1,15 @@
 import { z } from "zod";
 import { API_VERSION, TRADING_BOT } from "./group.ts";
-import { Condition, MatchLabels, ObjectMeta, SecretReference } from "./meta.ts";
-import { immutable, withRules } from "./rules.ts";
+import {
+  Condition,
+  LabelKey,
+  LabelValue,
+  labelMap,
+  MatchLabels,
+  ObjectMeta,
+  SecretReference,
+} from "./meta.ts";
+import { immutable, mapList, withRules } from "./rules.ts";
 import {
   boundedPositiveDecimal,
   nonNegativeDecimal,
@@ -41,9 +49,15 @@ export const ExchangeSpec = withRules(
     endpoint: z
       .string()
       .max(2048)
-      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {
-        message: "must be an http(s) URL without query or fragment, such as http://exchange-sim.trading:8080",
-      })
+      // Spelled out instead of \s-based: JavaScript and the API server's RE2 disagree on what \s matches.
+      .regex(
+        /^https?:\/\/([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(\/[-A-Za-z0-9._~%!$&'()*+,;=:@/]*)?$/,
+        {
+          message:
+            "must be an http(s) URL: host name or IP address, optional port and path, no credentials, query " +
+            "or fragment, such as http://exchange-sim.trading:8080",
+        },
+      )
       .optional()
       .describe(
         "Base URL that replaces the exchange's own API URL. Required in paper mode (the paper exchange's " +
@@ -179,11 +193,17 @@ export const SmaCrossParams = withRules(
 export const STRATEGY_TYPES = ["grid", "dca", "smaCross"] as const;
 export type StrategyType = (typeof STRATEGY_TYPES)[number];
 
+const STRATEGY_TYPE_DESCRIPTION =
+  "Which strategy the bot runs: grid, dca or smaCross. Set the parameter block of the same name, and no other.";
+
 export const Strategy = z
   .discriminatedUnion("type", [
-    z.strictObject({ type: z.literal("grid"), grid: GridParams }),
-    z.strictObject({ type: z.literal("dca"), dca: DcaParams }),
-    z.strictObject({ type: z.literal("smaCross"), smaCross: SmaCrossParams }),
+    z.strictObject({ type: z.literal("grid").describe(STRATEGY_TYPE_DESCRIPTION), grid: GridParams }),
+    z.strictObject({ type: z.literal("dca").describe(STRATEGY_TYPE_DESCRIPTION), dca: DcaParams }),
+    z.strictObject({
+      type: z.literal("smaCross").describe(STRATEGY_TYPE_DESCRIPTION),
+      smaCross: SmaCrossParams,
+    }),
   ])
   .describe(
     "What the bot trades on. Set type to grid, dca or smaCross and the parameter block of the same name.",
@@ -335,34 +355,62 @@ const ResourceList = z
   })
   .describe("CPU and memory quantities.");
 
-export const Toleration = z
-  .strictObject({
-    key: z
-      .string()
-      .max(317)
-      .optional()
-      .describe("Taint key the toleration applies to; empty matches all keys."),
-    operator: z.enum(["Exists", "Equal"]).default("Equal").describe("Exists or Equal."),
-    value: z.string().max(63).optional().describe("Taint value to match with Equal."),
+// The rules are the ones the API server applies to a pod's tolerations, checked here so that a bad toleration
+// is refused on the TradingBot instead of failing every pod creation later.
+export const Toleration = withRules(
+  z.strictObject({
+    key: LabelKey.optional().describe(
+      "Taint key the toleration applies to. Unset with operator Exists tolerates every taint.",
+    ),
+    operator: z
+      .enum(["Exists", "Equal"])
+      .default("Equal")
+      .describe("Equal matches the taint's value; Exists matches any value of the key."),
+    value: LabelValue.optional().describe("Taint value to match with Equal; unset with Exists."),
     effect: z
       .enum(["NoSchedule", "PreferNoSchedule", "NoExecute"])
       .optional()
-      .describe("Taint effect to match; empty matches all effects."),
+      .describe("Taint effect to match; unset matches all effects."),
     tolerationSeconds: z
       .number()
       .int()
       .min(0)
+      .max(31_536_000)
       .optional()
-      .describe("How long a NoExecute taint is tolerated before eviction."),
-  })
-  .describe("A pod toleration (corev1.Toleration).");
+      .describe("How long a NoExecute taint is tolerated before eviction (effect must be NoExecute)."),
+  }),
+  [
+    {
+      rule: "self.operator == 'Exists' || has(self.key)",
+      message: "key is required unless operator is Exists (which, without a key, tolerates every taint)",
+      fieldPath: ".key",
+      reason: "FieldValueRequired",
+      holds: (t) => t.operator === "Exists" || t.key !== undefined,
+    },
+    {
+      rule: "self.operator != 'Exists' || !has(self.value)",
+      message: "value must be unset when operator is Exists",
+      fieldPath: ".value",
+      reason: "FieldValueForbidden",
+      holds: (t) => t.operator !== "Exists" || t.value === undefined,
+    },
+    {
+      rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+      message: "tolerationSeconds needs effect NoExecute",
+      fieldPath: ".tolerationSeconds",
+      holds: (t) => t.tolerationSeconds === undefined || t.effect === "NoExecute",
+    },
+  ],
+).describe("A pod toleration (corev1.Toleration).");
 
 export const PodSpecOverrides = z
   .strictObject({
     image: z
       .string()
       .max(512)
-      .regex(/^[^\s]+$/, { message: "must be an image reference without spaces" })
+      .regex(/^[!-~]+$/, {
+        message: "must be an image reference (printable ASCII, no spaces), such as ghcr.io/example/bot:1.0",
+      })
       .optional()
       .describe("Bot runtime image; defaults to the operator's configured image."),
     resources: z
@@ -372,10 +420,7 @@ export const PodSpecOverrides = z
       })
       .optional()
       .describe("Resources of the bot container; defaults are small (one bot needs little)."),
-    nodeSelector: z
-      .record(z.string().max(317), z.string().max(63))
-      .optional()
-      .describe("Node labels the pod must run on."),
+    nodeSelector: labelMap("Node labels the pod must run on.").optional(),
     tolerations: z.array(Toleration).max(32).optional().describe("Taints the pod tolerates."),
     priorityClassName: objectName("PriorityClass of the pod.").optional(),
     terminationGracePeriodSeconds: z
@@ -543,12 +588,9 @@ export const TradingBotStatus = z
       .min(0)
       .optional()
       .describe("The .metadata.generation last acted on."),
-    conditions: z
-      .array(Condition)
-      .max(16)
+    conditions: mapList(z.array(Condition).max(16), "type")
       .optional()
-      .describe("Ready, Halted, CredentialsAvailable and RuntimeReachable, as metav1.Conditions.")
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }),
+      .describe("Ready, Halted, CredentialsAvailable and RuntimeReachable, as metav1.Conditions."),
     podName: z.string().max(253).optional().describe("Name of the bot pod while one exists."),
     halt: HaltStatus.optional(),
     runtime: RuntimeStatus.optional(),
