@@ -61,12 +61,14 @@ lint: deps ## Lint and format-check (Biome) and type-check everything, tests inc
 	npx tsc -p tsconfig.json --noEmit
 
 .PHONY: crds
-crds: deps ## Generate crds/ from the zod schemas in api/v1alpha1.
+crds: deps ## Generate crds/, docs/api.md tables and the chart's generated files from their TypeScript sources.
 	node api/crdgen/main.ts
+	node charts/generate.ts
 
 .PHONY: crds-check
-crds-check: deps ## Fail when crds/ is not what `make crds` would generate.
+crds-check: deps ## Fail when a generated file (crds/, docs/api.md, chart files, config/) is out of date.
 	node api/crdgen/main.ts --check
+	node charts/generate.ts --check
 
 .PHONY: fmt
 fmt: deps ## Format the code in place.
@@ -96,12 +98,31 @@ cluster-up: deps cluster-binaries ## Start etcd, kube-apiserver, controller-mana
 cluster-down: deps ## Stop the local control plane and everything it started.
 	node test/cluster/cli.ts down
 
+.PHONY: cluster-status
+cluster-status: deps ## Tell whether the local control plane is up, and how to use it.
+	node test/cluster/cli.ts status
+
 .PHONY: postgres-server
 postgres-server: ## Install Debian's PostgreSQL server when it is missing (used by the tests and the demo).
 	test/postgres/ensure-installed.sh
 
+##@ Packaging
+
+IMAGE ?= ghcr.io/botops/tradingbot-operator:$(shell node -p 'require("./package.json").version' 2>/dev/null)
+
+.PHONY: image
+image: ## Build the container image (needs a Docker engine).
+	docker build -t $(IMAGE) \
+	  --build-arg VERSION=$$(node -p 'require("./package.json").version') \
+	  --build-arg REVISION=$$(git rev-parse HEAD) \
+	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) .
+
+.PHONY: e2e-kind
+e2e-kind: deps ## End-to-end scenarios on a kind cluster with real kubelets (needs Docker and kind).
+	test/e2e-kind/run.sh
+
 ##@ Cleanup
 
 .PHONY: clean
-clean: ## Remove build output and local state (the binary cache outside the tree is kept).
+clean: cluster-down ## Stop the local control plane, remove build output and local state (the binary cache outside the tree is kept).
 	rm -rf dist .local

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Builds the local control plane from Go modules with the machine's Go toolchain: kube-apiserver,
+# kube-controller-manager, kube-scheduler and kubectl (Kubernetes), etcd, the KWOK controller and Helm, at the
+# versions pinned in versions.env. Each project lands in $TRADINGBOT_CACHE_DIR/bin/<name>-<version>/, moved
+# into place only when complete, so an interrupted build never leaves half a binary; a warm run only checks
+# that those folders exist.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+source "$here/versions.env"
+
+cache_dir="${TRADINGBOT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tradingbot-operator}"
+bin_root="$cache_dir/bin"
+wanted=("kubernetes-$KUBERNETES_VERSION" "etcd-$ETCD_VERSION" "kwok-$KWOK_VERSION" "helm-$HELM_VERSION"
+  "kube-score-$KUBE_SCORE_VERSION" "prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION")
+
+all_cached() {
+  local dir
+  for dir in "${wanted[@]}"; do [[ -d "$bin_root/$dir" ]] || return 1; done
+}
+
+if all_cached; then
+  echo "control-plane binaries are cached in $bin_root (${wanted[*]})"
+  exit 0
+fi
+
+command -v go >/dev/null || { echo "build-binaries: Go is required on PATH (Go 1.26 or newer)" >&2; exit 1; }
+
+# Static binaries, no workspace or vendoring from the caller's environment, no VCS stamping (module sources
+# are not repositories). Every pinned module declares `go 1.26.0`; an older local Go fetches that toolchain
+# through the module proxy.
+export CGO_ENABLED=0 GOWORK=off GOFLAGS="-buildvcs=false -trimpath"
+go_minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
+if (( go_minor < 26 )); then
+  export GOTOOLCHAIN=go1.26.8
+  echo "build-binaries: local $(go env GOVERSION) is older than go1.26: using GOTOOLCHAIN=$GOTOOLCHAIN"
+fi
+
+mkdir -p "$bin_root"
+exec 9>"$bin_root/.build.lock"
+if ! flock -n 9; then
+  echo "build-binaries: another build holds $bin_root/.build.lock, waiting for it"
+  flock 9
+fi
+all_cached && { echo "control-plane binaries were built meanwhile in $bin_root"; exit 0; }
+rm -rf "$bin_root"/.staged-* # left by an interrupted build
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/tradingbot-build.XXXXXX")"
+ticker="" # the progress printer of the running step
+cleanup() {
+  if [[ -n "$ticker" ]]; then kill "$ticker" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+started=$SECONDS
+echo "building control-plane binaries from Go modules with $(go env GOVERSION) into $bin_root"
+echo "(a cold build takes about 20 minutes on an idle 2-core machine; later runs reuse the cache)"
+
+# run_step LABEL COMMAND...: runs a build command with its output in a log, printing a line every 30 s with
+# the modules downloaded and packages compiled so far (go build -v prints one line per package), and the log
+# tail on failure.
+run_step() {
+  local label="$1" log="$work/step.log" step_start=$SECONDS
+  shift
+  echo "==> $label"
+  : >"$log"
+  (
+    trap 'kill $! 2>/dev/null; exit 0' TERM
+    while kill -0 "$$" 2>/dev/null; do
+      sleep 30 &
+      wait $!
+      echo "    ... $label: $((SECONDS - step_start)) s, $(grep -c '^go: downloading' "$log" 2>/dev/null || true) modules downloaded," \
+        "$(grep -vc '^go: ' "$log" 2>/dev/null || true) packages compiled"
+    done
+  ) &
+  ticker=$!
+  if ! "$@" >"$log" 2>&1; then
+    kill "$ticker" 2>/dev/null || true
+    echo "build-binaries: $label failed; last lines of its output:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  ticker=""
+  echo "    done in $((SECONDS - step_start)) s"
+}
+
+in_dir() { (cd "$1" && shift && "$@"); }
+
+# install_dir NAME-VERSION STAGED_DIR: moves a completed build into the cache in one rename.
+install_dir() {
+  local target="$bin_root/$1"
+  rm -rf "$target"
+  mv -T "$2" "$target"
+  echo "    installed $(ls "$target" | tr '\n' ' ')-> $target"
+}
+
+# wrapper_module MODULE@VERSION LOCAL_VERSION NAME DIR TOOL...: a module that requires MODULE@VERSION with
+# every local-path replace of its go.mod turned into the published module at LOCAL_VERSION (generated, see
+# wrapper-module/main.go), and the commands to build as tool lines; then `go mod tidy` pins the rest.
+wrapper_module() {
+  local require="$1" local_version="$2" name="$3" dir="$4"
+  shift 4
+  local tools=()
+  for t in "$@"; do tools+=(-tool "$t"); done
+  mkdir -p "$dir"
+  (cd "$dir" && go run "$here/wrapper-module/main.go" -require "$require" -local-version "$local_version" \
+    -name "$name" -out "$dir" "${tools[@]}" && go mod tidy)
+}
+
+build_kubernetes() {
+  local version="$KUBERNETES_VERSION" dir="$work/kubernetes" staged="$bin_root/.staged-kubernetes-$$"
+  local minor="${version#v1.}"
+  minor="${minor%%.*}"
+  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl) pkgs=() ldflags="-s -w" key
+  for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  # The same version variables as Kubernetes' hack/lib/version.sh sets, in both packages that carry them.
+  # The module source has no git metadata, so gitCommit stays unset.
+  for key in gitVersion=$version gitMajor=1 gitMinor=$minor gitTreeState=clean buildDate=$build_date; do
+    ldflags+=" -X k8s.io/component-base/version.$key -X k8s.io/client-go/pkg/version.$key"
+  done
+  run_step "kubernetes $version: wrapper module (staging modules at v0.$minor.${version##*.})" \
+    wrapper_module "k8s.io/kubernetes@$version" "v0.${version#v1.}" kubernetes "$dir" "${pkgs[@]}"
+  rm -rf "$staged" && mkdir -p "$staged"
+  run_step "kubernetes $version: go build ${cmds[*]}" \
+    in_dir "$dir" go build -v -ldflags "$ldflags" -o "$staged/" "${pkgs[@]}"
+  install_dir "kubernetes-$version" "$staged"
+}
+
+build_etcd() {
+  local version="$ETCD_VERSION" dir="$work/etcd" staged="$bin_root/.staged-etcd-$$"
+  # Since etcd 3.5 the `etcd` main package is the root of the server module.
+  run_step "etcd $version: wrapper module" \
+    wrapper_module "go.etcd.io/etcd/server/v3@$version" "$version" etcd "$dir" go.etcd.io/etcd/server/v3
+  rm -rf "$staged" && mkdir -p "$staged"
+  run_step "etcd $version: go build etcd" \
+    in_dir "$dir" go build -v -ldflags "-s -w" -o "$staged/etcd" go.etcd.io/etcd/server/v3
+  install_dir "etcd-$version" "$staged"
+}
+
+# go_install NAME VERSION PACKAGE LDFLAGS: for modules without replace lines, `go install pkg@version`.
+go_install() {
+  local name="$1" version="$2" pkg="$3" ldflags="$4" staged="$bin_root/.staged-$1-$$"
+  rm -rf "$staged" && mkdir -p "$staged"
+  run_step "$name $version: go install $pkg@$version" \
+    env GOBIN="$staged" go install -v -ldflags "$ldflags" "$pkg@$version"
+  if [[ "$name" == kwok ]]; then copy_kwok_stages "$version" "$staged/stages"; fi
+  install_dir "$name-$version" "$staged"
+}
+
+# The kwok binary has no built-in stages (kwokctl writes them into its config): take KWOK's default node
+# (initialize, heartbeat with lease) and pod (ready, complete, delete) stages from the same release.
+copy_kwok_stages() {
+  local src
+  src="$(go mod download -json "sigs.k8s.io/kwok@$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/kustomize/stage"
+  mkdir -p "$2"
+  cp "$src/node/fast/node-initialize.yaml" "$src/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+    "$src/pod/fast/pod-ready.yaml" "$src/pod/fast/pod-complete.yaml" "$src/pod/fast/pod-delete.yaml" "$2/"
+}
+
+[[ -d "$bin_root/kubernetes-$KUBERNETES_VERSION" ]] || build_kubernetes
+[[ -d "$bin_root/etcd-$ETCD_VERSION" ]] || build_etcd
+[[ -d "$bin_root/kwok-$KWOK_VERSION" ]] ||
+  go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok \
+    "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${KUBERNETES_VERSION#v}"
+[[ -d "$bin_root/helm-$HELM_VERSION" ]] ||
+  go_install helm "$HELM_VERSION" "helm.sh/helm/${HELM_VERSION%%.*}/cmd/helm" \
+    "-s -w -X helm.sh/helm/${HELM_VERSION%%.*}/internal/version.version=$HELM_VERSION -X helm.sh/helm/${HELM_VERSION%%.*}/internal/version.gitTreeState=clean"
+
+# The Prometheus Operator's ServiceMonitor, PodMonitor and PrometheusRule CRDs, from its Go module: the chart's
+# tests install its monitoring objects against them.
+copy_prometheus_operator_crds() {
+  local version="$PROMETHEUS_OPERATOR_VERSION" staged="$bin_root/.staged-prometheus-operator-crds-$$" src
+  src="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/example/prometheus-operator-crd"
+  rm -rf "$staged" && mkdir -p "$staged"
+  cp "$src"/monitoring.coreos.com_{servicemonitors,podmonitors,prometheusrules}.yaml "$staged/"
+  chmod 0644 "$staged"/*.yaml
+  install_dir "prometheus-operator-crds-$version" "$staged"
+}
+[[ -d "$bin_root/kube-score-$KUBE_SCORE_VERSION" ]] ||
+  go_install kube-score "$KUBE_SCORE_VERSION" github.com/zegl/kube-score/cmd/kube-score \
+    "-s -w -X main.version=${KUBE_SCORE_VERSION#v} -X main.date=$build_date"
+[[ -d "$bin_root/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION" ]] || copy_prometheus_operator_crds
+
+echo "control-plane binaries built in $((SECONDS - started)) s, cached in $bin_root"
