@@ -21,7 +21,7 @@ COPY api/ api/
 COPY operator/ operator/
 COPY bot-runtime/ bot-runtime/
 COPY exchange-sim/ exchange-sim/
-RUN npx tsc -p tsconfig.build.json \
+RUN npm run build \
   && chmod 0755 dist/operator/main.js dist/bot-runtime/main.js dist/exchange-sim/main.js
 
 # --- production dependencies only --------------------------------------------------------------------------
@@ -57,7 +57,6 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=production-dependencies /app/node_modules/ node_modules/
 COPY --from=build /src/dist/ dist/
-COPY bot-runtime/store/migrations/ bot-runtime/store/migrations/
 RUN ln -s /app/dist/operator/main.js /usr/local/bin/tradingbot-operator \
   && ln -s /app/dist/bot-runtime/main.js /usr/local/bin/bot-runtime \
   && ln -s /app/dist/exchange-sim/main.js /usr/local/bin/exchange-sim

@@ -52,8 +52,8 @@ $(DEPS_STAMP): package-lock.json $(NODE_BIN)
 	@touch $@
 
 .PHONY: build
-build: deps ## Compile TypeScript to dist/.
-	npx tsc -p tsconfig.build.json
+build: deps ## Compile TypeScript to dist/ (with the runtime's SQL migrations beside their module).
+	npm run --silent build
 
 .PHONY: lint
 lint: deps ## Lint and format-check (Biome) and type-check everything, tests included.

@@ -62,6 +62,8 @@ export const RUNTIME_FLAGS = {
   databaseCredentials: "--database-credentials",
   terminationLog: "--termination-log",
   listen: "--listen",
+  /** `migrate` only: the trading role's Secret, whose role gets the runtime's grants. */
+  tradingCredentials: "--trading-credentials",
 } as const;
 
 /** The port of the runtime's /healthz, /readyz, /metrics and /status. */
@@ -120,6 +122,6 @@ export const RUNTIME_EXIT_CODES = {
   invalidConfig: 2,
   /** A halting risk limit was breached; the termination message says which. */
   riskHalt: 3,
-  /** The exchange key can withdraw, or the credentials are unusable: refused to trade. */
+  /** The exchange key can withdraw, or the exchange or database credentials are refused: no trading. */
   unsafeCredentials: 4,
 } as const;

@@ -1,5 +1,5 @@
 // What the container image holds, built here without a container engine: the runtime stage's layout of
-// the Dockerfile (package.json, dist/, the SQL migrations, and `npm ci --omit=dev --ignore-scripts`
+// the Dockerfile (package.json, dist/ with the SQL migrations, and `npm ci --omit=dev --ignore-scripts`
 // dependencies), read-only, run as the image's uid 65532 through the same program names on PATH. Both
 // entrypoints start from it and do their real work, so no dev dependency is needed at run time.
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
@@ -133,7 +133,6 @@ beforeAll(async () => {
     "package.json": join(REPO_ROOT, "package.json"),
     "node_modules/": join(deps, "node_modules"),
     "dist/": join(REPO_ROOT, "dist"),
-    "bot-runtime/store/migrations/": join(REPO_ROOT, "bot-runtime", "store", "migrations"),
   };
   const unknown = layout.copied.filter((path) => !(path in sources));
   if (unknown.length > 0)
@@ -156,12 +155,7 @@ afterAll(() => {
 
 describe("the image's runtime layout", () => {
   it("is what the Dockerfile's runtime stage copies, with package.json's programs on PATH, as uid 65532", () => {
-    expect(layout.copied).toEqual([
-      "bot-runtime/store/migrations/",
-      "dist/",
-      "node_modules/",
-      "package.json",
-    ]);
+    expect(layout.copied).toEqual(["dist/", "node_modules/", "package.json"]);
     expect(layout.programs).toEqual(
       Object.fromEntries(Object.entries(pkg.bin).map(([name, path]) => [name, path.replace(/^\.\//, "")])),
     );

@@ -1,0 +1,116 @@
+import { parseArgs } from "node:util";
+import {
+  BOT_CONTAINER_PATHS,
+  RUNTIME_CONFIG_KEY,
+  RUNTIME_STATUS_PORT,
+} from "../../api/v1alpha1/runtime-config.ts";
+
+// Flags of the three subcommands. Every path has a flag (where pods run as local processes, as in the
+// end-to-end tests, the mounted files live in a per-pod folder); the defaults are where the operator mounts
+// them in the bot container.
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export const USAGE = `usage:
+  bot-runtime run [--config FILE] [--exchange-credentials DIR] [--database-credentials DIR]
+                  [--termination-log FILE] [--listen HOST:PORT] [--tick-interval-ms N]
+  bot-runtime migrate [--database-credentials DIR] [--grant-to ROLE | --trading-credentials DIR]
+  bot-runtime audit verify [--database-credentials DIR] [--bot NAMESPACE/NAME]`;
+
+export type Listen = { host: string; port: number };
+
+export type RunFlags = {
+  config: string;
+  exchangeCredentials: string;
+  databaseCredentials: string;
+  terminationLog: string;
+  listen: Listen;
+  tickIntervalMs: number;
+};
+
+export type MigrateFlags = {
+  databaseCredentials: string;
+  grantTo?: string;
+  tradingCredentials?: string;
+};
+
+export type AuditVerifyFlags = { databaseCredentials: string; bot?: { namespace: string; name: string } };
+
+function parse(args: readonly string[], options: Record<string, { type: "string" }>) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values as Record<
+      string,
+      string | undefined
+    >;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+}
+
+export function parseListen(text: string): Listen {
+  const match = /^(\[[0-9a-fA-F:]+\]|[^:[\]]+):([0-9]{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (match === null || !Number.isInteger(port) || port > 65535) {
+    throw new UsageError(
+      `--listen ${JSON.stringify(text)} is not HOST:PORT, such as 0.0.0.0:8080 or 127.0.0.1:0`,
+    );
+  }
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ""), port };
+}
+
+export function parseRunFlags(args: readonly string[]): RunFlags {
+  const values = parse(args, {
+    config: { type: "string" },
+    "exchange-credentials": { type: "string" },
+    "database-credentials": { type: "string" },
+    "termination-log": { type: "string" },
+    listen: { type: "string" },
+    "tick-interval-ms": { type: "string" },
+  });
+  const tickIntervalMs = Number(values["tick-interval-ms"] ?? 1000);
+  if (!Number.isInteger(tickIntervalMs) || tickIntervalMs < 50 || tickIntervalMs > 600_000) {
+    throw new UsageError(`--tick-interval-ms must be a whole number of milliseconds from 50 to 600000`);
+  }
+  return {
+    config: values.config ?? `${BOT_CONTAINER_PATHS.configDir}/${RUNTIME_CONFIG_KEY}`,
+    exchangeCredentials: values["exchange-credentials"] ?? BOT_CONTAINER_PATHS.exchangeCredentialsDir,
+    databaseCredentials: values["database-credentials"] ?? BOT_CONTAINER_PATHS.databaseCredentialsDir,
+    terminationLog: values["termination-log"] ?? BOT_CONTAINER_PATHS.terminationLog,
+    listen: parseListen(values.listen ?? `0.0.0.0:${RUNTIME_STATUS_PORT}`),
+    tickIntervalMs,
+  };
+}
+
+export function parseMigrateFlags(args: readonly string[]): MigrateFlags {
+  const values = parse(args, {
+    "database-credentials": { type: "string" },
+    "grant-to": { type: "string" },
+    "trading-credentials": { type: "string" },
+  });
+  if (values["grant-to"] !== undefined && values["trading-credentials"] !== undefined) {
+    throw new UsageError("give --grant-to ROLE or --trading-credentials DIR, not both");
+  }
+  return {
+    databaseCredentials: values["database-credentials"] ?? BOT_CONTAINER_PATHS.migrationCredentialsDir,
+    ...(values["grant-to"] === undefined ? {} : { grantTo: values["grant-to"] }),
+    ...(values["trading-credentials"] === undefined
+      ? {}
+      : { tradingCredentials: values["trading-credentials"] }),
+  };
+}
+
+export function parseAuditVerifyFlags(args: readonly string[]): AuditVerifyFlags {
+  const values = parse(args, { "database-credentials": { type: "string" }, bot: { type: "string" } });
+  let bot: AuditVerifyFlags["bot"];
+  if (values.bot !== undefined) {
+    const match = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)$/.exec(values.bot);
+    if (match === null) throw new UsageError(`--bot ${JSON.stringify(values.bot)} is not NAMESPACE/NAME`);
+    bot = { namespace: match[1] as string, name: match[2] as string };
+  }
+  return {
+    databaseCredentials: values["database-credentials"] ?? BOT_CONTAINER_PATHS.databaseCredentialsDir,
+    ...(bot === undefined ? {} : { bot }),
+  };
+}

@@ -1,0 +1,310 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import {
+  RiskHaltMessage,
+  RUNTIME_EXIT_CODES,
+  type RuntimeConfig,
+} from "../../api/v1alpha1/runtime-config.ts";
+import type { RunFlags } from "../cli/flags.ts";
+import { CredentialsError, readDatabaseCredentials, readExchangeCredentials } from "../config/credentials.ts";
+import { ConfigError, loadRuntimeConfig } from "../config/load-config.ts";
+import { createCcxtBinance } from "../exchange/ccxt-binance.ts";
+import { ExchangeFailure, type ExchangePort, type MarketRules } from "../exchange/port.ts";
+import type { Logger } from "../observability/logger.ts";
+import { createMetrics, exchangeObserverFor } from "../observability/metrics.ts";
+import { type StatusServer, startStatusServer } from "../observability/status-server.ts";
+import { OrderManager } from "../orders/order-manager.ts";
+import { parseRiskLimits } from "../risk/risk-verdict.ts";
+import { isAuthenticationRefused, isConnectionError, poolConfig } from "../store/database.ts";
+import { latestVersion, loadMigrations, schemaVersion } from "../store/migrate.ts";
+import { Store } from "../store/store.ts";
+import { strategyFor } from "../strategies/strategy-for.ts";
+import { TradingEngine } from "./trading-engine.ts";
+
+// `bot-runtime run`: wires config, credentials, exchange, database and the trading engine together, and
+// turns how the run ended into the exit code the operator reads (RUNTIME_EXIT_CODES).
+
+const STARTUP_RETRY_MAX_MS = 30_000;
+
+export function runtimeVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dirname(dir) !== dir; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest))
+      return (JSON.parse(readFileSync(manifest, "utf8")) as { version?: string }).version ?? "0.0.0";
+  }
+  return "0.0.0";
+}
+
+type Stoppable = { requested: boolean; wake?: () => void };
+
+async function pause(ms: number, stop: Stoppable) {
+  if (stop.requested) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    stop.wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+}
+
+/** Retries a startup step while the failure is transient (database or exchange unreachable, rate limited). */
+async function withStartupRetry<T>(
+  what: string,
+  step: () => Promise<T>,
+  log: Logger,
+  stop: Stoppable,
+): Promise<T | undefined> {
+  let delay = 1_000;
+  for (;;) {
+    try {
+      return await step();
+    } catch (error) {
+      const transient =
+        isConnectionError(error) ||
+        (error instanceof ExchangeFailure &&
+          ["unavailable", "rateLimited", "banned", "clockSkew"].includes(error.kind));
+      if (!transient) throw error;
+      const event = isConnectionError(error) ? "database connection" : "exchange_error";
+      log.warn({ event, err: error, retryInMs: delay }, `${what}: not reachable yet, retrying`);
+      await pause(
+        error instanceof ExchangeFailure && error.retryAfterMs !== undefined
+          ? Math.max(delay, error.retryAfterMs)
+          : delay,
+        stop,
+      );
+      if (stop.requested) return undefined;
+      delay = Math.min(delay * 2, STARTUP_RETRY_MAX_MS);
+    }
+  }
+}
+
+export type RunContext = {
+  log: Logger;
+  registerSecret(value: string): void;
+  onSignal(handler: () => void): void;
+};
+
+export async function runBot(flags: RunFlags, context: RunContext): Promise<number> {
+  const { log } = context;
+  let config: RuntimeConfig;
+  try {
+    config = loadRuntimeConfig(flags.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log.error({ event: "invalid_config", err: error }, error.message);
+    return RUNTIME_EXIT_CODES.invalidConfig;
+  }
+  const bot = config.bot;
+  const botLog = log.child({ bot: `${bot.namespace}/${bot.name}` });
+
+  let exchangeCredentials: ReturnType<typeof readExchangeCredentials>;
+  let databaseCredentials: ReturnType<typeof readDatabaseCredentials>;
+  try {
+    exchangeCredentials = readExchangeCredentials(flags.exchangeCredentials);
+    context.registerSecret(exchangeCredentials.apiKey);
+    context.registerSecret(exchangeCredentials.secret);
+    databaseCredentials = readDatabaseCredentials(flags.databaseCredentials);
+    context.registerSecret(databaseCredentials.password);
+  } catch (error) {
+    if (!(error instanceof CredentialsError)) throw error;
+    botLog.error({ event: "credentials_unusable", err: error }, error.message);
+    return RUNTIME_EXIT_CODES.unsafeCredentials;
+  }
+
+  const stop: Stoppable = { requested: false };
+  let engine: TradingEngine | undefined;
+  context.onSignal(() => {
+    stop.requested = true;
+    stop.wake?.();
+    engine?.requestStop();
+  });
+
+  const metrics = createMetrics();
+  let status: StatusServer | undefined;
+  const pool = new pg.Pool(poolConfig(databaseCredentials, `bot-runtime ${bot.namespace}/${bot.name}`));
+  // Idle clients report a server that went away here; the next query fails and the engine fails closed.
+  pool.on("error", (error) =>
+    botLog.warn({ event: "database connection", err: error }, "idle database connection lost"),
+  );
+  try {
+    status = await startStatusServer(flags.listen, {
+      registry: metrics.registry,
+      ready: () => engine?.state === "Trading",
+      report: () =>
+        engine?.report() ?? {
+          heartbeat: new Date().toISOString(),
+          state: "Starting",
+          halted: false,
+          openOrders: 0,
+          position: "0",
+          realizedPnl: "0",
+        },
+    });
+    botLog.info(
+      { event: "listening", url: `http://${flags.listen.host}:${status.port}` },
+      `listening on http://${flags.listen.host}:${status.port}`,
+    );
+
+    const needed = latestVersion(loadMigrations());
+    let current: number | undefined;
+    try {
+      current = await withStartupRetry("database", () => schemaVersion(pool), botLog, stop);
+    } catch (error) {
+      if (!isAuthenticationRefused(error)) throw error;
+      botLog.error(
+        { event: "database connection", err: error },
+        `the database refused the credentials of role ${databaseCredentials.user}`,
+      );
+      return RUNTIME_EXIT_CODES.unsafeCredentials;
+    }
+    if (current === undefined) return RUNTIME_EXIT_CODES.stopped;
+    if (current < needed) {
+      botLog.error(
+        { event: "schema_outdated", current, needed },
+        `the database schema is at version ${current}, this runtime needs ${needed}: run \`bot-runtime migrate\` first`,
+      );
+      return RUNTIME_EXIT_CODES.failure;
+    }
+
+    let exchange: ExchangePort | undefined;
+    let rules: MarketRules | undefined;
+    try {
+      exchange = await withStartupRetry(
+        "exchange",
+        () =>
+          createCcxtBinance({
+            mode: config.exchange.mode,
+            ...(config.exchange.endpoint === undefined ? {} : { endpoint: config.exchange.endpoint }),
+            credentials: exchangeCredentials,
+            observer: exchangeObserverFor(
+              metrics,
+              (status, retryAfterMs) =>
+                botLog.warn(
+                  { event: "rate_limited", status, retryAfterMs },
+                  `exchange answered ${status}: backing off`,
+                ),
+              (offsetMs) =>
+                botLog.warn({ event: "clock_resynced", offsetMs }, "clock resynchronised with the exchange"),
+            ),
+          }),
+        botLog,
+        stop,
+      );
+      if (exchange === undefined) return RUNTIME_EXIT_CODES.stopped;
+      const restrictions = await withStartupRetry(
+        "exchange",
+        () => (exchange as ExchangePort).apiKeyRestrictions(),
+        botLog,
+        stop,
+      );
+      if (stop.requested) return RUNTIME_EXIT_CODES.stopped;
+      if (restrictions === undefined) {
+        botLog.warn(
+          { event: "key_restrictions_unknown" },
+          "the exchange does not report API-key restrictions here; withdrawal permission not checked",
+        );
+      } else if (restrictions.canWithdraw) {
+        botLog.error(
+          { event: "unsafe_credentials" },
+          "refusing to trade: the exchange reports that this API key can withdraw funds; create a key with withdrawals disabled",
+        );
+        return RUNTIME_EXIT_CODES.unsafeCredentials;
+      } else if (!restrictions.canTrade) {
+        botLog.error(
+          { event: "unsafe_credentials" },
+          "refusing to start: the exchange reports that this API key cannot trade spot",
+        );
+        return RUNTIME_EXIT_CODES.unsafeCredentials;
+      }
+      rules = await withStartupRetry(
+        "exchange",
+        () => (exchange as ExchangePort).market(config.symbol),
+        botLog,
+        stop,
+      );
+      if (rules === undefined) return RUNTIME_EXIT_CODES.stopped;
+    } catch (error) {
+      if (error instanceof ExchangeFailure && error.kind === "authentication") {
+        botLog.error(
+          { event: "authentication failed", code: error.code, err: error },
+          "the exchange refused the API key or its signature",
+        );
+        return RUNTIME_EXIT_CODES.unsafeCredentials;
+      }
+      throw error;
+    }
+
+    const store = new Store(pool, bot, config.symbol);
+    const orders = new OrderManager({
+      exchange,
+      store,
+      symbol: config.symbol,
+      botUid: bot.uid,
+      log: botLog,
+      metrics,
+    });
+    engine = new TradingEngine({
+      config,
+      exchange,
+      store,
+      orders,
+      strategy: strategyFor(config.strategy),
+      rules,
+      limits: parseRiskLimits(config.risk),
+      log: botLog,
+      metrics,
+      tickIntervalMs: flags.tickIntervalMs,
+      version: runtimeVersion(),
+    });
+    const trading = engine;
+    const started = await withStartupRetry(
+      "database",
+      async () => {
+        await trading.start();
+        return true;
+      },
+      botLog,
+      stop,
+    );
+    const outcome =
+      started === undefined || stop.requested ? { kind: "stopRequested" as const } : await trading.run();
+
+    if (outcome.kind === "stopRequested") {
+      try {
+        await trading.stop();
+        return RUNTIME_EXIT_CODES.stopped;
+      } catch (error) {
+        botLog.error({ event: "stop_failed", err: error }, "could not apply onStop");
+        return RUNTIME_EXIT_CODES.failure;
+      } finally {
+        trading.outbox.logUnrecorded(botLog);
+      }
+    }
+    if (outcome.kind === "riskHalt") {
+      const { haltId } = await trading.haltForRisk(outcome.breach);
+      const message = RiskHaltMessage.parse({
+        reason: "RiskLimitBreached",
+        haltId,
+        limit: outcome.breach.limit,
+        value: outcome.breach.value.toPlaces(8, "halfEven").toString(),
+        threshold: outcome.breach.threshold.toString(),
+        at: new Date().toISOString(),
+      });
+      writeFileSync(flags.terminationLog, JSON.stringify(message));
+      trading.outbox.logUnrecorded(botLog);
+      botLog.error({ event: "halt", ...message }, `risk halt ${haltId} latched: ${outcome.breach.message}`);
+      return RUNTIME_EXIT_CODES.riskHalt;
+    }
+    botLog.error(
+      { event: "authentication failed", code: outcome.error.code },
+      "the exchange keeps refusing the API key: stopping (orders cannot be managed with this key)",
+    );
+    return RUNTIME_EXIT_CODES.unsafeCredentials;
+  } finally {
+    await status?.close();
+    await pool.end().catch(() => {});
+  }
+}

@@ -1,0 +1,695 @@
+import { randomBytes } from "node:crypto";
+import type { RUNTIME_STATES, RuntimeConfig, RuntimeReport } from "../../api/v1alpha1/runtime-config.ts";
+import { applyFill, EMPTY_POSITION, fillEffect, type Position, totalPnl } from "../accounting/position.ts";
+import { ExchangeFailure, type ExchangePort, type MarketRules } from "../exchange/port.ts";
+import { Decimal } from "../money/decimal.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { RuntimeMetrics } from "../observability/metrics.ts";
+import type { OrderManager } from "../orders/order-manager.ts";
+import { roundToMarket } from "../orders/round-to-market.ts";
+import { advanceBaseline, type LossBaseline, lossMeasures } from "../risk/loss-tracking.ts";
+import {
+  type Breach,
+  type HaltingLimit,
+  haltingBreach,
+  type ParsedRiskLimits,
+  type RiskState,
+  riskVerdict,
+} from "../risk/risk-verdict.ts";
+import { DatabaseUnavailable, isConnectionError } from "../store/database.ts";
+import type { AuditRecord, OwnTrade, Store } from "../store/store.ts";
+import type { Intent } from "../strategies/intent.ts";
+import { FLATTEN_SLOT, type StrategyMemory, type StrategyRunner } from "../strategies/strategy-for.ts";
+
+// The trading loop of one bot: each tick reads the market and the bot's orders, records fills, checks the
+// halting limits, asks the strategy for intents and passes each through rounding and the risk gate to the
+// order manager. Decisions are made by the pure modules it calls; this file only sequences I/O.
+
+export type RuntimeState = (typeof RUNTIME_STATES)[number];
+
+export type LoopOutcome =
+  | { kind: "stopRequested" }
+  | { kind: "riskHalt"; breach: Breach<HaltingLimit> }
+  | { kind: "credentialsRefused"; error: ExchangeFailure };
+
+const TRADE_SYNC_EVERY_MS = 30_000;
+const BALANCE_REFRESH_EVERY_MS = 30_000;
+const SNAPSHOT_EVERY_MS = 60_000;
+const PRUNE_EVERY_MS = 6 * 3_600_000;
+const REFUSAL_RECORD_EVERY_MS = 60_000;
+const DATABASE_RETRY_MAX_MS = 30_000;
+const AUTH_FAILURES_BEFORE_EXIT = 3;
+
+export type EngineDeps = {
+  config: RuntimeConfig;
+  exchange: ExchangePort;
+  store: Store;
+  orders: OrderManager;
+  strategy: StrategyRunner;
+  rules: MarketRules;
+  limits: ParsedRiskLimits;
+  log: Logger;
+  metrics: RuntimeMetrics;
+  tickIntervalMs: number;
+  version: string;
+};
+
+/** Audit rows that could not be written (database unreachable), kept in order until they can. */
+class AuditOutbox {
+  #pending: AuditRecord[] = [];
+
+  add(record: AuditRecord) {
+    this.#pending.push({ ...record, at: record.at ?? new Date().toISOString() });
+  }
+
+  get size() {
+    return this.#pending.length;
+  }
+
+  async flush(store: Store) {
+    if (this.#pending.length === 0) return;
+    await store.appendAudit(this.#pending);
+    this.#pending = [];
+  }
+
+  /** What could never be written goes to the log in full, so it is not lost without a trace. */
+  logUnrecorded(log: Logger) {
+    for (const record of this.#pending) {
+      log.error(
+        { event: "audit_unrecorded", audit: record },
+        "audit row could not be written to the database",
+      );
+    }
+  }
+}
+
+export class TradingEngine {
+  readonly #deps: EngineDeps;
+  #state: RuntimeState = "Starting";
+  #halted = false;
+  #memory: StrategyMemory;
+  #position: Position = EMPTY_POSITION;
+  #tradeCursor: string | undefined;
+  #baseline: LossBaseline | undefined;
+  #last: Decimal | undefined;
+  #quoteBalance: Decimal | undefined;
+  #heartbeat: Date | undefined;
+  #orderTimes: number[] = [];
+  #refusals = new Map<string, number>();
+  #unsettled = new Set<string>();
+  #lastTradeSync = 0;
+  #lastBalance = 0;
+  #lastSnapshot = 0;
+  #lastPrune = 0;
+  #tradesDue = true;
+  #authFailures = 0;
+  #stopRequested = false;
+  #wake: (() => void) | undefined;
+  readonly outbox = new AuditOutbox();
+
+  constructor(deps: EngineDeps) {
+    this.#deps = deps;
+    this.#memory = deps.strategy.initialMemory();
+  }
+
+  get state(): RuntimeState {
+    return this.#state;
+  }
+
+  /** What GET /status reports. */
+  report(): RuntimeReport {
+    const live = this.#deps.orders.liveRecords().length;
+    const equity = this.#equity();
+    return {
+      heartbeat: (this.#heartbeat ?? new Date()).toISOString(),
+      state: this.#state,
+      halted: this.#halted,
+      openOrders: live,
+      position: Decimal.max(this.#position.base, Decimal.ZERO).toString(),
+      realizedPnl: this.#position.realizedPnl.toPlaces(8, "halfEven").toString(),
+      ...(equity === undefined || equity.isNegative()
+        ? {}
+        : { equity: equity.toPlaces(8, "halfEven").toString() }),
+    };
+  }
+
+  requestStop() {
+    this.#stopRequested = true;
+    this.#wake?.();
+  }
+
+  get stopRequested(): boolean {
+    return this.#stopRequested;
+  }
+
+  #equity(): Decimal | undefined {
+    if (this.#quoteBalance === undefined || this.#last === undefined) return undefined;
+    return this.#quoteBalance.plus(this.#position.base.times(this.#last));
+  }
+
+  async #sleep(ms: number) {
+    if (this.#stopRequested) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
+  }
+
+  /** Loads or creates the bot's state, reconciles orders and catches up on fills. */
+  async start(): Promise<void> {
+    const { store, strategy, orders, config, log } = this.#deps;
+    await this.outbox.flush(store);
+    const state =
+      (await store.loadState()) ??
+      (await store.initState(strategy.type, strategy.initialMemory(), {
+        event: "bot_registered",
+        payload: { symbol: config.symbol, strategy: strategy.type, mode: config.exchange.mode },
+      }));
+    this.#memory = strategy.parseMemory(state.strategyMemory);
+    this.#position = state.position;
+    this.#tradeCursor = state.tradeCursor;
+    this.#baseline = state.baseline;
+    this.#orderTimes = await store.orderTimesSince(new Date(Date.now() - 60_000));
+    await orders.load();
+    await store.appendAudit([
+      {
+        event: "started",
+        payload: {
+          version: this.#deps.version,
+          mode: config.exchange.mode,
+          symbol: config.symbol,
+          strategy: strategy.type,
+          onStop: config.onStop,
+        },
+      },
+    ]);
+    await orders.reconcile(strategy.ownsSlot);
+    await this.#syncTrades();
+    await this.#prune();
+    this.#state = "Trading";
+    log.info({ event: "trading", position: this.#position.base.toString() }, "trading");
+  }
+
+  /** Runs ticks until a stop is requested, a halting limit is breached or the key is refused. */
+  async run(): Promise<LoopOutcome> {
+    const { log, metrics } = this.#deps;
+    while (!this.#stopRequested) {
+      const tickStarted = Date.now();
+      try {
+        if (this.#state === "FailClosed") {
+          await this.#tryRecover();
+        } else {
+          const breach = await this.#tick();
+          if (breach !== undefined) return { kind: "riskHalt", breach };
+          this.#authFailures = 0;
+        }
+      } catch (error) {
+        if (error instanceof DatabaseUnavailable || isConnectionError(error)) {
+          this.#enterFailClosed(error);
+        } else if (error instanceof ExchangeFailure) {
+          const refused = this.#onExchangeFailure(error);
+          if (refused) return { kind: "credentialsRefused", error };
+        } else {
+          throw error;
+        }
+      }
+      this.#heartbeat = new Date();
+      metrics.lastHeartbeat.set(this.#heartbeat.getTime() / 1000);
+      const wait = this.#state === "FailClosed" ? this.#failClosedBackoff : this.#deps.tickIntervalMs;
+      await this.#sleep(Math.max(0, wait - (Date.now() - tickStarted)));
+    }
+    log.info({ event: "stop_requested" }, "stop requested: the strategy is stopped");
+    return { kind: "stopRequested" };
+  }
+
+  #failClosedSince = 0;
+  #failClosedBackoff = 1_000;
+
+  #enterFailClosed(error: unknown) {
+    const { log, metrics } = this.#deps;
+    if (this.#state !== "FailClosed") {
+      this.#state = "FailClosed";
+      this.#failClosedSince = Date.now();
+      this.#failClosedBackoff = 1_000;
+      metrics.databaseUp.set(0);
+      this.outbox.add({ event: "database_unavailable", payload: { since: new Date().toISOString() } });
+      log.error(
+        { event: "database connection", err: error },
+        "database connection lost: failing closed (no new orders; open orders are left as they are)",
+      );
+      return;
+    }
+    this.#failClosedBackoff = Math.min(this.#failClosedBackoff * 2, DATABASE_RETRY_MAX_MS);
+    log.warn(
+      { event: "database connection", err: error, retryInMs: this.#failClosedBackoff },
+      "database connection still unavailable",
+    );
+  }
+
+  async #tryRecover() {
+    const { store, orders, strategy, log, metrics } = this.#deps;
+    await store.ping();
+    const downMs = Date.now() - this.#failClosedSince;
+    await this.outbox.flush(store);
+    await store.appendAudit([{ event: "database_restored", payload: { unavailableMs: downMs } }]);
+    // What happened while the database was away is read back from the exchange.
+    await orders.load();
+    await orders.reconcile(strategy.ownsSlot);
+    await this.#syncTrades();
+    this.#state = "Trading";
+    metrics.databaseUp.set(1);
+    log.info(
+      { event: "database connection", unavailableMs: downMs },
+      `database connection restored after ${downMs} ms; trading again`,
+    );
+  }
+
+  /** Returns true when the credentials are refused for good (the runtime then exits). */
+  #onExchangeFailure(error: ExchangeFailure): boolean {
+    const { log } = this.#deps;
+    switch (error.kind) {
+      case "authentication":
+        this.#authFailures += 1;
+        log.error(
+          { event: "authentication failed", code: error.code, err: error, attempt: this.#authFailures },
+          "the exchange refused the API key or its signature",
+        );
+        return this.#authFailures >= AUTH_FAILURES_BEFORE_EXIT;
+      case "rateLimited":
+      case "banned":
+        // Calls refused locally while a pause is in force were already reported when it began.
+        if (error.code === "PAUSED") return false;
+        log.warn(
+          { event: "rate_limited", code: error.code, retryAfterMs: error.retryAfterMs },
+          "exchange rate limit: pausing every call until Retry-After has passed",
+        );
+        return false;
+      default:
+        log.warn(
+          { event: "exchange_error", code: error.code, kind: error.kind, err: error },
+          "exchange call failed; retrying next tick",
+        );
+        return false;
+    }
+  }
+
+  async #tick(): Promise<Breach<HaltingLimit> | undefined> {
+    const { exchange, orders, config, strategy, metrics } = this.#deps;
+    // Candles before the ticker, so the last price is never older than the newest closed candle; the last
+    // candle returned is still forming and is dropped.
+    const candles =
+      strategy.candles === undefined
+        ? []
+        : (await exchange.candles(config.symbol, strategy.candles.timeframe, strategy.candles.count)).slice(
+            0,
+            -1,
+          );
+    const ticker = await exchange.ticker(config.symbol);
+    this.#last = ticker.last;
+    await orders.resolveUnknown();
+    const open = await exchange.openOrders(config.symbol);
+    const changed = await orders.syncWithExchange(open);
+    for (const id of changed) this.#unsettled.add(id);
+    const now = Date.now();
+    if (
+      this.#tradesDue ||
+      changed.length > 0 ||
+      this.#unsettled.size > 0 ||
+      now - this.#lastTradeSync > TRADE_SYNC_EVERY_MS
+    ) {
+      await this.#syncTrades();
+      await this.#settle(open);
+    }
+    if (this.#quoteBalance === undefined || now - this.#lastBalance > BALANCE_REFRESH_EVERY_MS)
+      await this.#refreshBalances();
+
+    const breach = await this.#checkHaltingLimits(ticker.timestamp);
+    metrics.openOrders.set(orders.liveRecords().length);
+    if (breach !== undefined || this.#stopRequested) return breach;
+    if (this.#unsettled.size > 0) return undefined; // fills not all visible yet: decide next tick
+
+    const intents = strategy.intents({
+      market: { rules: this.#deps.rules, last: ticker.last, now: ticker.timestamp, closedCandles: candles },
+      liveOrders: orders.liveOrders(),
+      memory: this.#memory,
+    });
+    for (const intent of intents) {
+      if (this.#stopRequested) break;
+      const halt = await this.#execute(intent);
+      if (halt !== undefined) return halt;
+    }
+    await this.#housekeeping();
+    return undefined;
+  }
+
+  async #execute(intent: Intent): Promise<Breach<HaltingLimit> | undefined> {
+    const { orders, rules, limits, log, metrics } = this.#deps;
+    if (intent.kind === "cancel") {
+      await orders.cancel(intent.clientOrderId, intent.reason);
+      this.#tradesDue = true;
+      return undefined;
+    }
+    const last = this.#last as Decimal;
+    const rounding = roundToMarket(intent, rules, last);
+    if ("skipped" in rounding) {
+      log.debug(
+        { event: "intent_skipped", slot: intent.slot, why: rounding.skipped },
+        "intent too small for the market",
+      );
+      return undefined;
+    }
+    const verdict = riskVerdict(rounding.order, this.#riskState(), limits);
+    if (verdict.decision === "halt") return verdict;
+    if (verdict.decision === "refuse") {
+      await this.#recordRefusal(intent.slot, verdict);
+      metrics.orders.inc({ side: rounding.order.side, type: rounding.order.type, result: "refused" });
+      return undefined;
+    }
+    this.#orderTimes.push(Date.now());
+    await orders.place({ ...rounding.order, slot: intent.slot, reason: intent.reason, origin: "strategy" });
+    if (rounding.order.type === "market") this.#tradesDue = true;
+    return undefined;
+  }
+
+  #riskState(): RiskState {
+    const cutoff = Date.now() - 60_000;
+    this.#orderTimes = this.#orderTimes.filter((time) => time >= cutoff);
+    const last = this.#last as Decimal;
+    const { dailyLoss, drawdownPct } = this.#lossMeasures();
+    return {
+      last,
+      position: this.#position.base,
+      liveOrders: this.#deps.orders
+        .liveRecords()
+        .map((record) => ({ side: record.side, remaining: record.amount.minus(record.filled) })),
+      ordersLastMinute: this.#orderTimes.length,
+      dailyLoss,
+      drawdownPct,
+    };
+  }
+
+  #lossMeasures(): { dailyLoss: Decimal; drawdownPct: Decimal } {
+    const equity = this.#equity();
+    if (this.#baseline === undefined || this.#last === undefined || equity === undefined) {
+      return { dailyLoss: Decimal.ZERO, drawdownPct: Decimal.ZERO };
+    }
+    return lossMeasures(this.#baseline, totalPnl(this.#position, this.#last), equity);
+  }
+
+  async #checkHaltingLimits(exchangeNow: number): Promise<Breach<HaltingLimit> | undefined> {
+    const { store, metrics } = this.#deps;
+    const equity = this.#equity();
+    if (equity === undefined || this.#last === undefined) return undefined;
+    const pnl = totalPnl(this.#position, this.#last);
+    const next = advanceBaseline(this.#baseline, exchangeNow, pnl, equity);
+    const previous = this.#baseline;
+    this.#baseline = next;
+    if (previous === undefined || previous.day !== next.day || !previous.peakEquity.eq(next.peakEquity)) {
+      await store.saveBaseline(next);
+    }
+    metrics.equity.set(equity.toNumber());
+    metrics.position.set(this.#position.base.toNumber());
+    metrics.realizedPnl.set(this.#position.realizedPnl.toNumber());
+    return haltingBreach(this.#lossMeasures(), this.#deps.limits);
+  }
+
+  async #recordRefusal(slot: string, breach: Breach<string>) {
+    const { store, log, metrics } = this.#deps;
+    const key = `${slot}:${breach.limit}`;
+    const now = Date.now();
+    const lastRecorded = this.#refusals.get(key);
+    // A strategy asks again every tick; one record per slot and limit per minute says the same.
+    if (lastRecorded !== undefined && now - lastRecorded < REFUSAL_RECORD_EVERY_MS) return;
+    this.#refusals.set(key, now);
+    metrics.riskEvents.inc({ limit: breach.limit });
+    const value = breach.value.toPlaces(8, "halfEven");
+    const payload = {
+      limit: breach.limit,
+      halting: false,
+      value: value.toString(),
+      threshold: breach.threshold.toString(),
+      slot,
+      message: breach.message,
+    };
+    log.warn({ event: "risk_event", ...payload }, `order refused by the risk gate: ${breach.message}`);
+    await store.recordRiskEvent(
+      {
+        limit: breach.limit,
+        halting: false,
+        value,
+        threshold: breach.threshold,
+        slot,
+        message: breach.message,
+      },
+      { event: "risk_event", payload },
+    );
+  }
+
+  async #refreshBalances() {
+    const balances = await this.#deps.exchange.balances();
+    const quote = balances.get(this.#deps.rules.quote);
+    this.#quoteBalance = quote === undefined ? Decimal.ZERO : quote.free.plus(quote.locked);
+    this.#lastBalance = Date.now();
+  }
+
+  /** Fetches the account's trades from the cursor and records those of the bot's orders exactly once. */
+  async #syncTrades() {
+    const { exchange, store, config, strategy, rules, orders, log, metrics } = this.#deps;
+    const trades = await exchange.myTrades(config.symbol, this.#tradeCursor);
+    this.#lastTradeSync = Date.now();
+    this.#tradesDue = false;
+    if (trades.length === 0) return;
+    const owners = await store.clientIdsByExchangeId([...new Set(trades.map((trade) => trade.orderId))]);
+    // A trade of an order whose exchange id is not known yet (its answer was lost) may be the bot's: the
+    // cursor stops before it until that order is resolved.
+    const unresolved = orders.liveRecords().some((record) => record.exchangeOrderId === undefined);
+    const own: OwnTrade[] = [];
+    let cursor = this.#tradeCursor;
+    for (const trade of trades) {
+      const owner = owners.get(trade.orderId);
+      if (owner === undefined && unresolved) break;
+      if (owner !== undefined) own.push({ ...trade, ...owner });
+      cursor = (BigInt(trade.id) + 1n).toString();
+    }
+    const assets = { base: rules.base, quote: rules.quote };
+    let folded: { strategyMemory: StrategyMemory; position: Position } | undefined;
+    const fresh = await store.recordTrades(
+      own,
+      cursor,
+      (newTrades) => {
+        let memory = this.#memory;
+        let position = this.#position;
+        for (const trade of newTrades) {
+          const effect = fillEffect(trade, assets);
+          memory = strategy.applyFill(
+            memory,
+            { slot: trade.slot, side: trade.side, price: trade.price, ...effect },
+            rules,
+          );
+          position = applyFill(position, trade, assets);
+        }
+        folded = { strategyMemory: memory, position };
+        return folded;
+      },
+      (trade) => ({
+        event: "fill",
+        payload: {
+          clientOrderId: trade.clientOrderId,
+          exchangeOrderId: trade.orderId,
+          tradeId: trade.id,
+          side: trade.side,
+          price: trade.price.toString(),
+          amount: trade.amount.toString(),
+          fee: trade.fee.toString(),
+          feeCurrency: trade.feeCurrency,
+        },
+      }),
+    );
+    this.#tradeCursor = cursor;
+    if (folded !== undefined) {
+      this.#memory = folded.strategyMemory;
+      this.#position = folded.position;
+    }
+    for (const trade of fresh) {
+      metrics.fills.inc({ side: trade.side });
+      log.info(
+        {
+          event: "fill",
+          clientOrderId: trade.clientOrderId,
+          tradeId: trade.id,
+          side: trade.side,
+          price: trade.price.toString(),
+          amount: trade.amount.toString(),
+        },
+        `fill: ${trade.side} ${trade.amount} @ ${trade.price}`,
+      );
+    }
+    if (fresh.length > 0) await this.#refreshBalances();
+  }
+
+  /** Orders whose fills are not all recorded yet keep the strategy waiting (no decision on half a picture). */
+  async #settle(openAtExchange: readonly { clientOrderId: string; filled: Decimal }[]) {
+    if (this.#unsettled.size === 0) return;
+    const { store, orders } = this.#deps;
+    const ids = [...this.#unsettled];
+    const recorded = await store.recordedFillTotals(ids);
+    const liveFilled = new Map(orders.liveRecords().map((record) => [record.clientOrderId, record.filled]));
+    const openFilled = new Map(openAtExchange.map((order) => [order.clientOrderId, order.filled]));
+    for (const id of ids) {
+      const record =
+        liveFilled.get(id) ?? openFilled.get(id) ?? (await store.orderByClientId(id))?.filled ?? Decimal.ZERO;
+      if ((recorded.get(id) ?? Decimal.ZERO).gte(record)) this.#unsettled.delete(id);
+    }
+  }
+
+  async #housekeeping() {
+    const { store, orders } = this.#deps;
+    const now = Date.now();
+    if (now - this.#lastSnapshot > SNAPSHOT_EVERY_MS && this.#last !== undefined) {
+      const equity = this.#equity();
+      await store.saveSnapshot({
+        lastPrice: this.#last,
+        position: this.#position,
+        ...(this.#quoteBalance === undefined ? {} : { quoteBalance: this.#quoteBalance }),
+        ...(equity === undefined ? {} : { equity }),
+        openOrders: orders.liveRecords().length,
+      });
+      this.#lastSnapshot = now;
+    }
+    if (now - this.#lastPrune > PRUNE_EVERY_MS) await this.#prune();
+  }
+
+  async #prune() {
+    const { store, config, log } = this.#deps;
+    const removed = await store.prune(config.store.retentionDays, config.store.auditRetentionDays);
+    this.#lastPrune = Date.now();
+    if (Object.values(removed).some((count) => count > 0))
+      log.info({ event: "pruned", removed }, "retention pruning");
+  }
+
+  /** Applies onStop (spec.killSwitch.onEngage) and records the stop. Throws when orders could not be cancelled. */
+  async stop(): Promise<{ cancelled: number; flattened: boolean }> {
+    const { config, orders, log } = this.#deps;
+    this.#state = "Stopping";
+    let cancelled = 0;
+    let flattened = false;
+    if (config.onStop !== "Freeze") {
+      const done = await orders.cancelAllOwn("stop");
+      cancelled = done.length;
+      await this.#recordOrOutbox(() => orders.recordCancellations(done, "stop"), {
+        event: "orders_cancelled_unrecorded",
+        payload: { clientOrderIds: done.map((order) => order.clientOrderId), how: "stop" },
+      });
+    }
+    if (config.onStop === "Flatten") flattened = await this.#flatten();
+    this.outbox.add({ event: "stopped", payload: { onStop: config.onStop, cancelled, flattened } });
+    await this.#recordOrOutbox(() => this.outbox.flush(this.#deps.store));
+    log.info({ event: "stopped", onStop: config.onStop, cancelled, flattened }, `stopped: ${config.onStop}`);
+    return { cancelled, flattened };
+  }
+
+  /** Sells the bot's position at market (onStop Flatten). */
+  async #flatten(): Promise<boolean> {
+    const { orders, rules, config, exchange, log } = this.#deps;
+    await this.#recordOrOutbox(() => this.#syncTrades());
+    const last = (await exchange.ticker(config.symbol)).last;
+    this.#last = last;
+    const rounding = roundToMarket(
+      {
+        kind: "place",
+        slot: FLATTEN_SLOT,
+        side: "sell",
+        type: "market",
+        amount: this.#position.base,
+        reason: "onStop Flatten",
+      },
+      rules,
+      last,
+    );
+    if ("skipped" in rounding) {
+      log.info({ event: "flatten_skipped", why: rounding.skipped }, "nothing to flatten");
+      return false;
+    }
+    const outcome = await orders.place({
+      ...rounding.order,
+      slot: FLATTEN_SLOT,
+      reason: "onStop Flatten",
+      origin: "flatten",
+    });
+    await this.#recordOrOutbox(() => this.#syncTrades());
+    return outcome === "placed";
+  }
+
+  async #recordOrOutbox(write: () => Promise<void>, fallback?: AuditRecord) {
+    try {
+      await write();
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      if (fallback !== undefined) this.outbox.add(fallback);
+      this.#deps.log.error(
+        { event: "database connection", err: error },
+        "database unreachable while stopping",
+      );
+    }
+  }
+
+  /**
+   * A halting limit was breached: cancel the bot's orders, record the risk event and the halt, and return
+   * the termination message for the operator, which latches the halt under its id.
+   */
+  async haltForRisk(breach: Breach<HaltingLimit>): Promise<{ haltId: string; cancelled: number }> {
+    const { orders, store, log, metrics } = this.#deps;
+    this.#state = "Stopping";
+    this.#halted = true;
+    const haltId = `risk-${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomBytes(4).toString("hex")}`;
+    log.error(
+      {
+        event: "halt",
+        haltId,
+        limit: breach.limit,
+        value: breach.value.toString(),
+        threshold: breach.threshold.toString(),
+      },
+      `halting: ${breach.message}`,
+    );
+    let cancelled: Awaited<ReturnType<OrderManager["cancelAllOwn"]>> = [];
+    try {
+      cancelled = await orders.cancelAllOwn("risk halt");
+    } catch (error) {
+      log.error({ event: "halt", haltId, err: error }, "could not cancel every order while halting");
+    }
+    metrics.riskEvents.inc({ limit: breach.limit });
+    const value = breach.value.toPlaces(8, "halfEven");
+    const payload = {
+      haltId,
+      limit: breach.limit,
+      halting: true,
+      value: value.toString(),
+      threshold: breach.threshold.toString(),
+      message: breach.message,
+      cancelled: cancelled.length,
+    };
+    await this.#recordOrOutbox(() => orders.recordCancellations(cancelled, "risk halt"));
+    await this.#recordOrOutbox(
+      () =>
+        store.recordRiskEvent(
+          {
+            limit: breach.limit,
+            halting: true,
+            value,
+            threshold: breach.threshold,
+            message: breach.message,
+          },
+          { event: "risk_event", payload },
+        ),
+      { event: "risk_event", payload },
+    );
+    this.outbox.add({ event: "halt", payload });
+    await this.#recordOrOutbox(() => this.outbox.flush(store));
+    return { haltId, cancelled: cancelled.length };
+  }
+}

@@ -1,0 +1,99 @@
+// Assertions the bot-runtime suites share, and their database on the run's shared PostgreSQL server.
+import { expect } from "vitest";
+import type { ExchangeSim } from "../../exchange-sim/index.ts";
+import { postgresContext } from "../support/context.ts";
+import {
+  type BotDatabase,
+  botRows,
+  createBotDatabase,
+  runCli,
+  type SimAccount,
+  simOrders,
+  simTrades,
+} from "./fixtures.ts";
+
+/** A database of its own for a suite, on the shared server of the run. */
+export function createSuiteDatabase(prefix: string): Promise<BotDatabase> {
+  return createBotDatabase(prefix, postgresContext());
+}
+
+/**
+ * The database tells the same story as the exchange: every order the simulator has under this bot's ids is
+ * in the database with the same exchange id, state and filled amount; every trade of those orders is a
+ * fill with the same price, amount and fee; every fill and every cancellation has its audit row.
+ */
+export async function expectDatabaseMatchesExchange(
+  db: BotDatabase,
+  sim: ExchangeSim,
+  account: SimAccount,
+  botUid: string,
+): Promise<Awaited<ReturnType<typeof botRows>>> {
+  const client = await db.admin();
+  try {
+    const rows = await botRows(client, botUid);
+    const exchangeOrders = simOrders(sim, account.apiKey);
+    const databaseOrders = rows.orders
+      .filter((order) => order.exchange_order_id !== null)
+      .map((order) => ({
+        client_order_id: order.client_order_id,
+        exchange_order_id: order.exchange_order_id,
+        status: order.status,
+        side: order.side,
+        filled: order.filled,
+      }));
+    const byExchangeId = (a: { exchange_order_id: string | null }, b: { exchange_order_id: string | null }) =>
+      Number(a.exchange_order_id) - Number(b.exchange_order_id);
+    expect(databaseOrders.sort(byExchangeId)).toEqual(exchangeOrders.sort(byExchangeId));
+    const unsent = rows.orders.filter((order) => order.exchange_order_id === null);
+    for (const order of unsent) expect(["not_placed", "rejected"]).toContain(order.status);
+
+    const exchangeTrades = simTrades(sim, account.apiKey);
+    const clientIdOf = new Map(
+      exchangeOrders.map((order) => [order.exchange_order_id, order.client_order_id]),
+    );
+    expect(
+      rows.fills.map(({ trade_id, client_order_id, side, price, amount, fee }) => ({
+        trade_id,
+        client_order_id,
+        side,
+        price,
+        amount,
+        fee,
+      })),
+    ).toEqual(
+      exchangeTrades
+        .sort((a, b) => Number(a.trade_id) - Number(b.trade_id))
+        .map(({ trade_id, exchange_order_id, side, price, amount, fee }) => ({
+          trade_id,
+          client_order_id: clientIdOf.get(exchange_order_id),
+          side,
+          price,
+          amount,
+          fee,
+        })),
+    );
+
+    const audited = (event: string, key: string) =>
+      rows.audit.filter((row) => row.event === event).map((row) => String(row.payload[key]));
+    expect(audited("fill", "tradeId").sort()).toEqual(rows.fills.map((fill) => fill.trade_id).sort());
+    const cancelled = rows.orders
+      .filter((order) => order.status === "canceled")
+      .map((order) => order.client_order_id);
+    expect(new Set(audited("order_cancelled", "clientOrderId"))).toEqual(new Set(cancelled));
+    const submitted = new Set(audited("order_submitted", "clientOrderId"));
+    for (const order of rows.orders)
+      expect(
+        submitted.has(order.client_order_id) ||
+          audited("order_adopted", "clientOrderId").includes(order.client_order_id),
+      ).toBe(true);
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function expectAuditChainIntact(db: BotDatabase): Promise<void> {
+  const verify = await runCli(["audit", "verify", "--database-credentials", db.tradingCredentials]);
+  expect(verify.output).not.toContain("BROKEN");
+  expect(verify.code).toBe(0);
+}
