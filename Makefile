@@ -63,16 +63,39 @@ lint: deps ## Lint and format-check (Biome) and type-check everything, tests inc
 .PHONY: crds
 crds: deps ## Generate crds/, docs/api.md tables and the chart's generated files from their TypeScript sources.
 	node api/crdgen/main.ts
+	node operator/rbac-gen.ts
 	node charts/generate.ts
 
 .PHONY: crds-check
 crds-check: deps ## Fail when a generated file (crds/, docs/api.md, chart files, config/) is out of date.
 	node api/crdgen/main.ts --check
+	node operator/rbac-gen.ts --check
 	node charts/generate.ts --check
+
+.PHONY: rbac
+rbac: deps ## Generate config/rbac/ from the operator's rule list (operator/rbac-rules.ts).
+	node operator/rbac-gen.ts
 
 .PHONY: fmt
 fmt: deps ## Format the code in place.
 	npx biome check --write .
+
+##@ Deployment
+
+.PHONY: install
+install: deps ## Install the CRDs and the operator's RBAC into the cluster of the current KUBECONFIG.
+	kubectl apply --server-side --force-conflicts -f crds/
+	kubectl create namespace tradingbot-system --dry-run=client -o yaml | kubectl apply -f -
+	kubectl apply --server-side -k config/rbac/
+
+.PHONY: uninstall
+uninstall: deps ## Remove the operator's RBAC and the CRDs (and with them every TradingBot and KillSwitch).
+	kubectl delete --ignore-not-found -k config/rbac/
+	kubectl delete --ignore-not-found -f crds/
+
+.PHONY: run
+run: build ## Run the built operator against the current KUBECONFIG (as that user, without leader election).
+	node --max-semi-space-size=2 dist/operator/main.js --leader-elect=false $(ARGS)
 
 ##@ Testing
 

@@ -23,7 +23,10 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, ...(againstExistingCluster ? ["test/**/*.local-only.test.ts"] : [])],
+          exclude: [
+            ...configDefaults.exclude,
+            ...(againstExistingCluster ? ["test/**/*.local-only.test.ts"] : []),
+          ],
           globalSetup: ["test/global-setup.ts"],
           testTimeout: 180_000,
           hookTimeout: 600_000,

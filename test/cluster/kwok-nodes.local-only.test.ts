@@ -21,7 +21,12 @@ describe("KWOK's fake nodes", () => {
       expect(node.metadata?.annotations?.[kwokNodeAnnotation.key]).toBe(kwokNodeAnnotation.value);
       expect(readyStatus(node)).toBe("True");
       // The API server writes quantities in canonical form: 3000 pods is "3k".
-      expect(node.status?.allocatable).toEqual({ cpu: "64", memory: "256Gi", "ephemeral-storage": "1Ti", pods: "3k" });
+      expect(node.status?.allocatable).toEqual({
+        cpu: "64",
+        memory: "256Gi",
+        "ephemeral-storage": "1Ti",
+        pods: "3k",
+      });
     }
   });
 

@@ -1,0 +1,201 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { WatchLineSplitter } from "../../operator/informer.ts";
+import { KubeApi, KubeClient } from "../../operator/kube-client.ts";
+import { loadConnection } from "../../operator/kubeconfig.ts";
+import { locateBinaries } from "../../test/cluster/binaries.ts";
+import { startControlPlane } from "../../test/cluster/control-plane.ts";
+import {
+  databaseSecret,
+  exchangeSecret,
+  plantedValues,
+  RESTRICTED_NAMESPACE_LABELS,
+} from "../../test/operator/fixtures.ts";
+import {
+  applyObjects,
+  type ClusterAccess,
+  deleteBotNamespaces,
+  installCrds,
+  installOperatorIdentity,
+  kubectlRun,
+  type OperatorProcess,
+  REPO_ROOT,
+  startOperator,
+} from "../../test/operator/harness.ts";
+
+// The setting of the operator benchmarks: the local control plane (started here, or the cluster of
+// KUBECONFIG with USE_EXISTING_CLUSTER=true), the CRDs, and the operator as a separate process under its
+// own ServiceAccount and the RBAC of config/rbac/, reconciling one namespace enforcing `restricted`.
+
+export interface BenchCluster {
+  access: ClusterAccess;
+  /** An admin client (the operator's thin HTTP client, without rate limit). */
+  admin: KubeApi;
+  /** The API server's audit log (writes, with server timestamps); only for a control plane started here. */
+  auditLogPath?: string;
+  stop(): Promise<void>;
+}
+
+const adminClient = (kubeconfigPath: string) =>
+  new KubeApi(new KubeClient(loadConnection(kubeconfigPath), { qps: 100_000, burst: 100_000 }));
+
+export async function openBenchCluster(log: (line: string) => void): Promise<BenchCluster> {
+  if (process.env.USE_EXISTING_CLUSTER === "true") {
+    const kubeconfigPath = process.env.KUBECONFIG;
+    if (!kubeconfigPath) throw new Error("USE_EXISTING_CLUSTER=true needs KUBECONFIG");
+    let kubectlPath = "kubectl";
+    try {
+      kubectlPath = locateBinaries().kubectl;
+    } catch {
+      log("control-plane binaries not built: using kubectl from PATH");
+    }
+    return {
+      access: { kubectlPath, kubeconfigPath },
+      admin: adminClient(kubeconfigPath),
+      stop: async () => {},
+    };
+  }
+  const stateDir = join(REPO_ROOT, ".local", `bench-operator-${process.pid}`);
+  mkdirSync(stateDir, { recursive: true });
+  const controlPlane = await startControlPlane({ stateDir, log });
+  return {
+    access: {
+      kubectlPath: join(controlPlane.binDir, "kubectl"),
+      kubeconfigPath: controlPlane.kubeconfigPath,
+    },
+    admin: adminClient(controlPlane.kubeconfigPath),
+    auditLogPath: controlPlane.auditLogPath,
+    stop: async () => {
+      await controlPlane.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface BenchOperator {
+  namespace: string;
+  operator: OperatorProcess;
+  /** Deletes the bots (while the operator still runs, for their finalizers), then stops the operator. */
+  stop(): Promise<void>;
+}
+
+/** The compiled operator when `make build` made one (what is deployed), else the sources. */
+export const OPERATOR_FROM_DIST = existsSync(join(REPO_ROOT, "dist", "operator", "main.js"));
+
+/** A restricted namespace with the sample Secrets, and the operator reconciling it. */
+export async function startBenchOperator(
+  cluster: BenchCluster,
+  extraArgs: string[] = [],
+  nodeArgs: string[] = (process.env.OPERATOR_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
+): Promise<BenchOperator> {
+  const suffix = randomBytes(3).toString("hex");
+  const operatorNamespace = `bench-op-${suffix}`;
+  const namespace = `bench-${suffix}`;
+  await installCrds(cluster.access);
+  await applyObjects(cluster.access, [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: operatorNamespace } },
+    {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespace, labels: RESTRICTED_NAMESPACE_LABELS },
+    },
+  ]);
+  const kubeconfigPath = await installOperatorIdentity(cluster.access, operatorNamespace);
+  const planted = plantedValues(suffix);
+  await applyObjects(cluster.access, [
+    exchangeSecret(namespace, planted),
+    databaseSecret(namespace, planted),
+  ]);
+  const operator = await startOperator({
+    kubeconfigPath,
+    operatorNamespace,
+    namespaces: [namespace],
+    identity: `bench-${suffix}`,
+    extraArgs,
+    fromDist: OPERATOR_FROM_DIST,
+    nodeArgs,
+  });
+  return {
+    namespace,
+    operator,
+    async stop() {
+      await deleteBotNamespaces(cluster.access, [namespace]);
+      await operator.stop();
+      await kubectlRun(cluster.access, ["delete", "namespace", operatorNamespace, "--wait=false"]);
+    },
+  };
+}
+
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? Number.NaN;
+}
+
+export const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+export interface WatchedObject {
+  metadata: {
+    name: string;
+    resourceVersion: string;
+    uid: string;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+  };
+  spec?: { killSwitch?: { engaged?: boolean } };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+/**
+ * A plain watch (no cache): every event is handed to `onEvent` with its arrival time, and the watch is
+ * resumed from the last resourceVersion whenever the server ends it.
+ */
+export function watchEvents(
+  api: KubeApi,
+  path: string,
+  query: Record<string, string>,
+  onEvent: (type: string, object: WatchedObject, at: number) => void,
+): { stop(): void } {
+  let stopped = false;
+  let current: { destroy(): void } | undefined;
+  let resourceVersion: string | undefined;
+  const run = async () => {
+    while (!stopped) {
+      try {
+        const response = await api.client.stream({
+          method: "GET",
+          verb: "watch",
+          path,
+          query: { ...query, watch: 1, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 600 },
+          resource: "bench",
+          timeoutMs: 700_000,
+        });
+        current = response;
+        response.setEncoding("utf8");
+        const splitter = new WatchLineSplitter();
+        for await (const chunk of response) {
+          for (const line of splitter.push(chunk as string)) {
+            const at = performance.now();
+            const event = JSON.parse(line) as { type: string; object: WatchedObject };
+            if (event.type === "ERROR") throw new Error(`watch ${path}: ${JSON.stringify(event.object)}`);
+            resourceVersion = event.object.metadata.resourceVersion;
+            if (event.type !== "BOOKMARK") onEvent(event.type, event.object, at);
+          }
+        }
+      } catch (error) {
+        if (stopped) return;
+        resourceVersion = undefined;
+        console.error(`[bench] watch ${path} restarting: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  };
+  void run();
+  return {
+    stop() {
+      stopped = true;
+      current?.destroy();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { readFileSync } from "node:fs";
+import { load } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { RuntimeConfig, TradingBot } from "../../api/v1alpha1/index.ts";
+import { buildBotConfigMap, renderConfigDocument } from "./bot-config-map.ts";
+
+const sample = TradingBot.parse(
+  load(readFileSync(new URL("../../config/samples/tradingbot-grid-paper.yaml", import.meta.url), "utf8")),
+);
+const bot = { name: "grid-btc-paper", namespace: "trading", uid: "5f0c6a51-1111-4e2b-9c1e-000000000001" };
+
+describe("buildBotConfigMap", () => {
+  it("renders the runtime config under config.json, valid for the runtime's own schema", () => {
+    const configMap = buildBotConfigMap(bot, renderConfigDocument(bot, sample.spec));
+    expect(configMap.metadata.name).toBe("grid-btc-paper-config");
+    const config = RuntimeConfig.parse(JSON.parse(configMap.data?.["config.json"] ?? ""));
+    expect(config.bot).toEqual(bot);
+    expect(config.exchange).toEqual({
+      name: "binance",
+      mode: "paper",
+      endpoint: "http://exchange-sim.trading.svc:8080",
+    });
+    expect(config.strategy).toEqual(sample.spec.strategy);
+    expect(config.risk).toEqual(sample.spec.risk);
+  });
+
+  it("passes spec.killSwitch.onEngage as the runtime's onStop", () => {
+    const spec = { ...sample.spec, killSwitch: { ...sample.spec.killSwitch, onEngage: "Flatten" as const } };
+    const config = JSON.parse(renderConfigDocument(bot, spec).json);
+    expect(config.onStop).toBe("Flatten");
+  });
+
+  it("holds no credentials: only the names of nothing secret", () => {
+    const json = renderConfigDocument(bot, sample.spec).json;
+    expect(json).not.toContain("paper-exchange-credentials");
+    expect(json).not.toContain("trading-database");
+  });
+
+  it("hashes the document so that engaging the kill switch does not restart the bot but a new strategy does", () => {
+    const base = renderConfigDocument(bot, sample.spec).hash;
+    const halted = {
+      ...sample.spec,
+      killSwitch: { ...sample.spec.killSwitch, engaged: true, acknowledgeHalt: "x" },
+    };
+    expect(renderConfigDocument(bot, halted).hash).toBe(base);
+    const wider = {
+      ...sample.spec,
+      strategy: {
+        type: "grid" as const,
+        grid: { ...(sample.spec.strategy as { grid: object }).grid, levels: 21 },
+      },
+    } as typeof sample.spec;
+    expect(renderConfigDocument(bot, wider).hash).not.toBe(base);
+  });
+
+  it("carries the bot's labels and a controlling owner reference", () => {
+    const configMap = buildBotConfigMap(bot, renderConfigDocument(bot, sample.spec));
+    expect(configMap.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("tradingbot-operator");
+    expect(configMap.metadata.ownerReferences?.[0]).toMatchObject({
+      uid: bot.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    });
+  });
+});

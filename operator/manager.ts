@@ -1,0 +1,471 @@
+import type { Server } from "node:http";
+import type { Logger } from "pino";
+import type { TradingBotSpec } from "../api/v1alpha1/index.ts";
+import { forgetBotSpec, type KillSwitchObject, killSwitchView, type TradingBotObject } from "./bot-spec.ts";
+import { trimObject, trimPod, trimSecret } from "./cache-trim.ts";
+import type { OperatorConfig } from "./config.ts";
+import { EventRecorder } from "./events.ts";
+import { killSwitchSelects } from "./halt.ts";
+import { startHealthServer, startMetricsServer } from "./health-server.ts";
+import { describeError, Informer } from "./informer.ts";
+import { deepEqual } from "./json-compare.ts";
+import { ApiError, KubeApi, KubeClient, NotLeaderError } from "./kube-client.ts";
+import type { ConfigMap, KubeObject, NetworkPolicy, Pod, ServiceAccount } from "./kube-types.ts";
+import type { ConnectionSource } from "./kubeconfig.ts";
+import { LeaderElector } from "./leader-election.ts";
+import { createMetrics, type FleetSnapshot, type Metrics, sourceKind } from "./metrics.ts";
+import { MANAGED_BY_SELECTOR, objectKey } from "./names.ts";
+import { ObjectCache } from "./object-cache.ts";
+import { isPodReady, isTerminating, type RestartHistory } from "./pod-lifecycle.ts";
+import { reconcileKillSwitch } from "./reconcile-killswitch.ts";
+import { type Caches, reconcileTradingBot } from "./reconcile-tradingbot.ts";
+import { RESOURCES, type ResourceType } from "./resources.ts";
+import { RuntimePoller } from "./runtime-status.ts";
+import { SecretFactsSource } from "./secret-facts.ts";
+import { WorkQueue } from "./work-queue.ts";
+
+// Wiring: one connection and client, the watches and their caches, the event handlers that map changes
+// to queue keys, leader election, the work queues, the runtime poller and the HTTP endpoints.
+
+const BY_NAMESPACE = "namespace";
+const BY_SECRET = "secret";
+const KILL_SWITCH_RECOUNT_DELAY_MS = 500;
+const COALESCE_MS = 100;
+
+/** Whether a TradingBot changed in more than its status (which the operator itself writes). */
+function beyondStatus(previous: TradingBotObject, current: TradingBotObject): boolean {
+  const a = previous.metadata;
+  const b = current.metadata;
+  return (
+    a.generation !== b.generation ||
+    a.deletionTimestamp !== b.deletionTimestamp ||
+    !deepEqual(a.labels, b.labels) ||
+    !deepEqual(a.finalizers, b.finalizers) ||
+    !deepEqual(previous.spec, current.spec)
+  );
+}
+
+/** Whether a pod's change can decide something at once: it ended, or started to go. */
+function podEnded(previous: Pod, current: Pod): boolean {
+  const ended = (pod: Pod) =>
+    pod.status?.phase === "Failed" ||
+    pod.status?.phase === "Succeeded" ||
+    (pod.status?.containerStatuses ?? []).some((c) => c.state?.terminated !== undefined);
+  return (ended(current) && !ended(previous)) || (isTerminating(current) && !isTerminating(previous));
+}
+
+/** The TradingBot (namespace/name) that controls an owned object. */
+export function controllingBot(object: KubeObject): string | undefined {
+  const owner = object.metadata.ownerReferences?.find(
+    (o) => o.controller && o.kind === RESOURCES.tradingBots.kind,
+  );
+  return owner ? objectKey(object.metadata.namespace, owner.name) : undefined;
+}
+
+/** Names of the Secrets a raw spec references, read leniently (an invalid spec still has them). */
+function referencedSecrets(bot: TradingBotObject): string[] {
+  const spec = bot.spec as
+    | Partial<Record<keyof TradingBotSpec, Record<string, { name?: unknown } | undefined>>>
+    | undefined;
+  const names = [
+    spec?.exchange?.credentialsSecretRef?.name,
+    spec?.database?.secretRef?.name,
+    spec?.database?.migrationSecretRef?.name,
+  ];
+  return names
+    .filter((n): n is string => typeof n === "string")
+    .map((n) => objectKey(bot.metadata.namespace, n));
+}
+
+export class Operator {
+  readonly #config: OperatorConfig;
+  readonly #logger: Logger;
+  readonly client: KubeClient;
+  readonly api: KubeApi;
+  readonly metrics: Metrics;
+  readonly caches: Caches;
+  readonly #informers: Informer<KubeObject>[] = [];
+  readonly #botQueue: WorkQueue;
+  readonly #killSwitchQueue: WorkQueue;
+  readonly #events: EventRecorder;
+  readonly #poller: RuntimePoller;
+  readonly #secretFacts: SecretFactsSource;
+  readonly #restartHistory = new Map<string, RestartHistory>();
+  readonly #elector: LeaderElector | undefined;
+  #leading = false;
+  #servers: Server[] = [];
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #onFatal: (reason: string) => void = () => {};
+
+  constructor(config: OperatorConfig, connection: ConnectionSource, logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
+    this.metrics = createMetrics(() => this.#fleet());
+    this.client = new KubeClient(connection, {
+      qps: config.qps,
+      burst: config.burst,
+      onResponse: (verb, resource, code, seconds) =>
+        this.metrics.recordApiResponse(verb, resource, code, seconds),
+      mayWrite: () => this.#mayWrite(),
+    });
+    this.api = new KubeApi(this.client);
+
+    this.caches = {
+      bots: new ObjectCache<TradingBotObject>(trimObject),
+      killSwitches: new ObjectCache<KillSwitchObject>(trimObject),
+      pods: new ObjectCache<Pod>(trimPod),
+      configMaps: new ObjectCache<ConfigMap>(trimObject),
+      networkPolicies: new ObjectCache<NetworkPolicy>(trimObject),
+      serviceAccounts: new ObjectCache<ServiceAccount>(trimObject),
+      secrets: new ObjectCache<KubeObject>(trimSecret),
+    };
+    this.caches.bots.addIndex(BY_NAMESPACE, (bot) => [bot.metadata.namespace ?? ""]);
+    this.caches.bots.addIndex(BY_SECRET, referencedSecrets);
+
+    this.#botQueue = new WorkQueue({
+      name: "tradingbots",
+      concurrency: config.concurrency,
+      onDepthChange: (depth) => this.metrics.queueDepth.set({ queue: "tradingbots" }, depth),
+      onRetry: () => this.metrics.queueRetries.inc({ queue: "tradingbots" }),
+      onError: (key, error) => this.#logReconcileError("TradingBot", key, error),
+    });
+    this.#killSwitchQueue = new WorkQueue({
+      name: "killswitches",
+      concurrency: 2,
+      onDepthChange: (depth) => this.metrics.queueDepth.set({ queue: "killswitches" }, depth),
+      onRetry: () => this.metrics.queueRetries.inc({ queue: "killswitches" }),
+      onError: (key, error) => this.#logReconcileError("KillSwitch", key, error),
+    });
+    this.#events = new EventRecorder(
+      this.api,
+      config.identity,
+      this.metrics,
+      logger,
+      () => this.#botQueue.depth > 0,
+    );
+    this.#secretFacts = new SecretFactsSource(this.api, this.caches.secrets);
+    this.#poller = new RuntimePoller({
+      pods: this.caches.pods,
+      ownerOf: controllingBot,
+      intervalMs: config.runtimePollInterval,
+      onChange: (key) => this.#botQueue.add(key),
+      active: () => this.#leading,
+      metrics: this.metrics,
+      logger,
+    });
+    if (config.leaderElect) {
+      this.#elector = new LeaderElector({
+        api: this.api,
+        namespace: config.operatorNamespace,
+        name: config.leaderElectionId,
+        identity: config.identity,
+        logger,
+        onStartedLeading: () => this.#startLeading(),
+        onStoppedLeading: () => this.#onFatal("lost the leader lease"),
+      });
+    }
+    this.#registerHandlers();
+    this.#createInformers();
+  }
+
+  #mayWrite(): boolean {
+    return this.#leading && (this.#elector === undefined || this.#elector.isLeader());
+  }
+
+  #logReconcileError(kind: string, key: string, error: unknown) {
+    if (error instanceof NotLeaderError) return;
+    // A namespace being deleted refuses new objects until its bots are gone: expected, not worth a warning.
+    const level =
+      error instanceof ApiError && error.status?.message?.includes("being terminated") ? "debug" : "warn";
+    this.#logger[level]({ kind, key, err: describeError(error) }, "reconcile failed; retrying with backoff");
+  }
+
+  #fleet(): FleetSnapshot {
+    const botsByPhase = new Map<string, number>();
+    const haltedBySource = new Map<string, number>();
+    for (const bot of this.caches.bots.values()) {
+      const phase = bot.status?.phase ?? "Unknown";
+      botsByPhase.set(phase, (botsByPhase.get(phase) ?? 0) + 1);
+      if (bot.status?.halt?.engaged) {
+        const source = sourceKind(bot.status.halt.source);
+        haltedBySource.set(source, (haltedBySource.get(source) ?? 0) + 1);
+      }
+    }
+    return { botsByPhase, haltedBySource };
+  }
+
+  #enqueueBot = (key: string | undefined) => {
+    if (key) this.#botQueue.add(key);
+  };
+
+  /**
+   * For changes that follow from the operator's own work (its status writes, its owned objects, a pod
+   * being scheduled or started): reconciled shortly after, so a burst of them costs one reconcile. What
+   * can decide a halt (spec, labels, KillSwitches, Secrets, a pod ending or going) is enqueued at once.
+   */
+  #nudgeBot = (key: string | undefined) => {
+    if (key) this.#botQueue.addAfter(key, COALESCE_MS);
+  };
+
+  #recountKillSwitches() {
+    if (!this.#config.killSwitchStatus) return;
+    for (const name of this.caches.killSwitches.keys())
+      this.#killSwitchQueue.addAfter(name, KILL_SWITCH_RECOUNT_DELAY_MS);
+  }
+
+  /** Bots a KillSwitch could select: those of its namespaces matching its selector. */
+  #botsSelectedBy(object: KillSwitchObject): string[] {
+    const view = killSwitchView(object);
+    if (!view) return [];
+    const namespaces = view.spec.namespaces.length > 0 ? view.spec.namespaces : undefined;
+    const keys = namespaces
+      ? namespaces.flatMap((ns) => this.caches.bots.byIndex(BY_NAMESPACE, ns))
+      : [...this.caches.bots.keys()];
+    return keys.filter((key) => {
+      const bot = this.caches.bots.get(key);
+      return (
+        bot !== undefined &&
+        killSwitchSelects(view, { namespace: bot.metadata.namespace ?? "", labels: bot.metadata.labels })
+      );
+    });
+  }
+
+  #registerHandlers() {
+    const { bots, killSwitches, pods, configMaps, networkPolicies, serviceAccounts, secrets } = this.caches;
+    bots.subscribe({
+      onAdd: (bot) => {
+        this.#enqueueBot(ObjectCache.keyOf(bot));
+        this.#recountKillSwitches();
+      },
+      onUpdate: (previous, current) => {
+        if (beyondStatus(previous, current)) this.#enqueueBot(ObjectCache.keyOf(current));
+        else this.#nudgeBot(ObjectCache.keyOf(current));
+        if (
+          previous.status?.halt?.engaged !== current.status?.halt?.engaged ||
+          !deepEqual(previous.metadata.labels, current.metadata.labels)
+        ) {
+          this.#recountKillSwitches();
+        }
+      },
+      onDelete: (bot) => {
+        const key = ObjectCache.keyOf(bot);
+        forgetBotSpec(bot.metadata.uid);
+        this.#enqueueBot(key);
+        this.#poller.forget(key);
+        this.#recountKillSwitches();
+      },
+    });
+    const onKillSwitchChange = (
+      previous: KillSwitchObject | undefined,
+      current: KillSwitchObject | undefined,
+    ) => {
+      const name = (current ?? previous)?.metadata.name as string;
+      this.#killSwitchQueue.add(name);
+      if (previous && current && deepEqual(previous.spec, current.spec)) return;
+      const keys = new Set([
+        ...(previous ? this.#botsSelectedBy(previous) : []),
+        ...(current ? this.#botsSelectedBy(current) : []),
+      ]);
+      for (const key of keys) this.#botQueue.add(key);
+    };
+    killSwitches.subscribe({
+      onAdd: (current) => onKillSwitchChange(undefined, current),
+      onUpdate: onKillSwitchChange,
+      onDelete: (previous) => onKillSwitchChange(previous, undefined),
+    });
+    pods.subscribe({
+      onAdd: (pod) => this.#nudgeBot(controllingBot(pod)),
+      onUpdate: (previous, current) => {
+        if (podEnded(previous, current)) this.#enqueueBot(controllingBot(current));
+        else this.#nudgeBot(controllingBot(current));
+        if (!isPodReady(previous) && isPodReady(current)) this.#poller.pollSoon();
+      },
+      onDelete: (pod) => this.#enqueueBot(controllingBot(pod)),
+    });
+    for (const cache of [configMaps, networkPolicies, serviceAccounts] as ObjectCache<KubeObject>[]) {
+      cache.subscribe({
+        onAdd: (object) => this.#nudgeBot(controllingBot(object)),
+        onUpdate: (_previous, current) => this.#nudgeBot(controllingBot(current)),
+        onDelete: (object) => this.#nudgeBot(controllingBot(object)),
+      });
+    }
+    const onSecretChange = (secret: KubeObject) => {
+      for (const key of bots.byIndex(BY_SECRET, ObjectCache.keyOf(secret))) this.#botQueue.add(key);
+    };
+    secrets.subscribe({
+      onAdd: onSecretChange,
+      onUpdate: (_previous, current) => onSecretChange(current),
+      onDelete: (secret) => {
+        this.#secretFacts.forget(ObjectCache.keyOf(secret));
+        onSecretChange(secret);
+      },
+    });
+  }
+
+  #createInformers() {
+    const namespaces = this.#config.namespaces === "all" ? [undefined] : this.#config.namespaces;
+    const add = <T extends KubeObject>(
+      type: ResourceType,
+      cache: ObjectCache<T>,
+      options: { labelSelector?: string; metadataOnly?: boolean; namespace?: string },
+    ) => {
+      this.#informers.push(
+        new Informer<T>({
+          api: this.api,
+          type,
+          cache,
+          ...options,
+          onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: type.plural, reason }),
+          logger: this.#logger,
+        }) as unknown as Informer<KubeObject>,
+      );
+    };
+    add(RESOURCES.killSwitches, this.caches.killSwitches, {});
+    for (const namespace of namespaces) {
+      add(RESOURCES.tradingBots, this.caches.bots, { namespace });
+      add(RESOURCES.pods, this.caches.pods, { namespace, labelSelector: MANAGED_BY_SELECTOR });
+      add(RESOURCES.configMaps, this.caches.configMaps, { namespace, labelSelector: MANAGED_BY_SELECTOR });
+      add(RESOURCES.networkPolicies, this.caches.networkPolicies, {
+        namespace,
+        labelSelector: MANAGED_BY_SELECTOR,
+      });
+      add(RESOURCES.serviceAccounts, this.caches.serviceAccounts, {
+        namespace,
+        labelSelector: MANAGED_BY_SELECTOR,
+      });
+      add(RESOURCES.secrets, this.caches.secrets, { namespace, metadataOnly: true });
+    }
+  }
+
+  get synced(): boolean {
+    return this.#informers.every((informer) => informer.synced);
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  /** Starts watches and endpoints, then campaigns for leadership (or leads at once without election). */
+  async start(onFatal: (reason: string) => void): Promise<{ healthPort: number; metricsPort: number }> {
+    this.#onFatal = onFatal;
+    const { bindAddress, healthPort, metricsPort } = this.#config;
+    const health = await startHealthServer(
+      { live: () => true, ready: () => this.synced },
+      bindAddress,
+      healthPort,
+    );
+    const metrics = await startMetricsServer(this.metrics.registry, bindAddress, metricsPort);
+    this.#servers = [health.server, metrics.server];
+    this.metrics.leader.set(0);
+    for (const informer of this.#informers) informer.start();
+    await Promise.all(this.#informers.map((informer) => informer.waitForSync()));
+    this.#logger.info(
+      { bots: this.caches.bots.size, killSwitches: this.caches.killSwitches.size },
+      "caches synced",
+    );
+    if (this.#elector) {
+      this.#elector.run().catch((error) => this.#onFatal(`leader election failed: ${describeError(error)}`));
+    } else {
+      this.#startLeading();
+    }
+    return { healthPort: health.port, metricsPort: metrics.port };
+  }
+
+  #startLeading() {
+    if (this.#leading) return;
+    this.#leading = true;
+    this.metrics.leader.set(1);
+    const now = () => Date.now();
+    const deps = {
+      api: this.api,
+      caches: this.caches,
+      secretFacts: this.#secretFacts,
+      runtime: this.#poller,
+      events: this.#events,
+      metrics: this.metrics,
+      settings: {
+        botImage: this.#config.botImage,
+        network: {
+          operatorNamespace: this.#config.operatorNamespace,
+          operatorPodLabels: this.#config.operatorPodLabels,
+          monitoringNamespaceSelector: this.#config.monitoringNamespaceSelector,
+          dnsNamespace: this.#config.dnsNamespace,
+        },
+        mirrorIntervalMs: this.#config.runtimeMirrorInterval,
+        deletionMarginMs: this.#config.deletionMargin,
+      },
+      logger: this.#logger,
+      now,
+      restartHistory: this.#restartHistory,
+      built: new Map(),
+    };
+    this.#botQueue.start((key) => this.#timed("TradingBot", () => reconcileTradingBot(deps, key)));
+    this.#killSwitchQueue.start((name) =>
+      this.#timed("KillSwitch", () =>
+        reconcileKillSwitch(
+          { api: this.api, killSwitches: this.caches.killSwitches, bots: this.caches.bots, now },
+          name,
+        ),
+      ),
+    );
+    this.#resyncAll();
+    this.#poller.start();
+    const scheduleResync = () => {
+      this.#resyncTimer = setTimeout(() => {
+        this.#resyncAll();
+        scheduleResync();
+      }, this.#config.resyncPeriod);
+      this.#resyncTimer.unref();
+    };
+    scheduleResync();
+    this.#logger.info(
+      { identity: this.#config.identity, concurrency: this.#config.concurrency },
+      "reconciling",
+    );
+  }
+
+  async #timed<T>(controller: string, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let result = "success";
+    try {
+      const outcome = await run();
+      if (outcome && (outcome as { requeueAfterMs?: number }).requeueAfterMs !== undefined)
+        result = "requeue";
+      return outcome;
+    } catch (error) {
+      result = "error";
+      throw error;
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics.reconcileTotal.inc({ controller, result });
+      this.metrics.reconcileDuration.observe({ controller, result }, seconds);
+    }
+  }
+
+  /** Level-triggered resync: every bot and switch is reconciled again from the caches. */
+  #resyncAll() {
+    for (const key of this.caches.bots.keys()) this.#botQueue.add(key);
+    if (this.#config.killSwitchStatus)
+      for (const name of this.caches.killSwitches.keys()) this.#killSwitchQueue.add(name);
+  }
+
+  /** A full resync: every watch relists, then every object is reconciled (SIGHUP). */
+  relistAll() {
+    for (const informer of this.#informers) informer.relist();
+    if (this.#leading) this.#resyncAll();
+  }
+
+  /** Stops reconciling (in-flight reconciles finish), hands the Lease over and closes everything. */
+  async stop() {
+    if (this.#resyncTimer) clearTimeout(this.#resyncTimer);
+    this.#poller.stop();
+    await Promise.all([this.#botQueue.shutdown(), this.#killSwitchQueue.shutdown()]);
+    await Promise.race([this.#events.flushed(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    this.#leading = false;
+    await this.#elector?.stop();
+    this.metrics.leader.set(0);
+    await Promise.all(this.#informers.map((informer) => informer.stop()));
+    for (const server of this.#servers) server.close();
+    this.client.close();
+  }
+}
