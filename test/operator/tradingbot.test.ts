@@ -141,7 +141,9 @@ describe("a TradingBot", () => {
     expect(
       container?.volumeMounts?.filter((m) => m.name.endsWith("credentials")).every((m) => m.readOnly),
     ).toBe(true);
-    expect(container?.env?.map((e) => e.name)).toEqual(["POD_IP"]);
+    // The pod IP from the downward API and the runtime's memory settings: never a secret.
+    expect(container?.env?.map((e) => e.name)).toEqual(["POD_IP", "NODE_OPTIONS", "MALLOC_ARENA_MAX"]);
+    expect(container?.env?.some((e) => e.valueFrom?.secretKeyRef)).toBe(false);
     expect(container?.envFrom).toBeUndefined();
     expect(container?.resources?.limits).toMatchObject({ memory: "256Mi" });
     expect(container?.readinessProbe?.httpGet?.path).toBe("/readyz");
