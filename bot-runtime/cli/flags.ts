@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import {
   BOT_CONTAINER_PATHS,
   RUNTIME_CONFIG_KEY,
+  RUNTIME_FLAGS,
   RUNTIME_STATUS_PORT,
 } from "../../api/v1alpha1/runtime-config.ts";
 
@@ -18,6 +19,11 @@ export const USAGE = `usage:
                   [--termination-log FILE] [--listen HOST:PORT] [--tick-interval-ms N]
   bot-runtime migrate [--database-credentials DIR] [--grant-to ROLE | --trading-credentials DIR]
   bot-runtime audit verify [--database-credentials DIR] [--bot NAMESPACE/NAME]`;
+
+/** The option names of the flags the operator passes, from the shared contract (`--config` → `config`). */
+const FLAG = Object.fromEntries(Object.entries(RUNTIME_FLAGS).map(([key, flag]) => [key, flag.slice(2)])) as {
+  [K in keyof typeof RUNTIME_FLAGS]: string;
+};
 
 export type Listen = { host: string; port: number };
 
@@ -62,11 +68,11 @@ export function parseListen(text: string): Listen {
 
 export function parseRunFlags(args: readonly string[]): RunFlags {
   const values = parse(args, {
-    config: { type: "string" },
-    "exchange-credentials": { type: "string" },
-    "database-credentials": { type: "string" },
-    "termination-log": { type: "string" },
-    listen: { type: "string" },
+    [FLAG.config]: { type: "string" },
+    [FLAG.exchangeCredentials]: { type: "string" },
+    [FLAG.databaseCredentials]: { type: "string" },
+    [FLAG.terminationLog]: { type: "string" },
+    [FLAG.listen]: { type: "string" },
     "tick-interval-ms": { type: "string" },
   });
   const tickIntervalMs = Number(values["tick-interval-ms"] ?? 1000);
@@ -74,35 +80,34 @@ export function parseRunFlags(args: readonly string[]): RunFlags {
     throw new UsageError(`--tick-interval-ms must be a whole number of milliseconds from 50 to 600000`);
   }
   return {
-    config: values.config ?? `${BOT_CONTAINER_PATHS.configDir}/${RUNTIME_CONFIG_KEY}`,
-    exchangeCredentials: values["exchange-credentials"] ?? BOT_CONTAINER_PATHS.exchangeCredentialsDir,
-    databaseCredentials: values["database-credentials"] ?? BOT_CONTAINER_PATHS.databaseCredentialsDir,
-    terminationLog: values["termination-log"] ?? BOT_CONTAINER_PATHS.terminationLog,
-    listen: parseListen(values.listen ?? `0.0.0.0:${RUNTIME_STATUS_PORT}`),
+    config: values[FLAG.config] ?? `${BOT_CONTAINER_PATHS.configDir}/${RUNTIME_CONFIG_KEY}`,
+    exchangeCredentials: values[FLAG.exchangeCredentials] ?? BOT_CONTAINER_PATHS.exchangeCredentialsDir,
+    databaseCredentials: values[FLAG.databaseCredentials] ?? BOT_CONTAINER_PATHS.databaseCredentialsDir,
+    terminationLog: values[FLAG.terminationLog] ?? BOT_CONTAINER_PATHS.terminationLog,
+    listen: parseListen(values[FLAG.listen] ?? `0.0.0.0:${RUNTIME_STATUS_PORT}`),
     tickIntervalMs,
   };
 }
 
 export function parseMigrateFlags(args: readonly string[]): MigrateFlags {
   const values = parse(args, {
-    "database-credentials": { type: "string" },
+    [FLAG.databaseCredentials]: { type: "string" },
     "grant-to": { type: "string" },
-    "trading-credentials": { type: "string" },
+    [FLAG.tradingCredentials]: { type: "string" },
   });
-  if (values["grant-to"] !== undefined && values["trading-credentials"] !== undefined) {
-    throw new UsageError("give --grant-to ROLE or --trading-credentials DIR, not both");
+  const tradingCredentials = values[FLAG.tradingCredentials];
+  if (values["grant-to"] !== undefined && tradingCredentials !== undefined) {
+    throw new UsageError(`give --grant-to ROLE or ${RUNTIME_FLAGS.tradingCredentials} DIR, not both`);
   }
   return {
-    databaseCredentials: values["database-credentials"] ?? BOT_CONTAINER_PATHS.migrationCredentialsDir,
+    databaseCredentials: values[FLAG.databaseCredentials] ?? BOT_CONTAINER_PATHS.migrationCredentialsDir,
     ...(values["grant-to"] === undefined ? {} : { grantTo: values["grant-to"] }),
-    ...(values["trading-credentials"] === undefined
-      ? {}
-      : { tradingCredentials: values["trading-credentials"] }),
+    ...(tradingCredentials === undefined ? {} : { tradingCredentials }),
   };
 }
 
 export function parseAuditVerifyFlags(args: readonly string[]): AuditVerifyFlags {
-  const values = parse(args, { "database-credentials": { type: "string" }, bot: { type: "string" } });
+  const values = parse(args, { [FLAG.databaseCredentials]: { type: "string" }, bot: { type: "string" } });
   let bot: AuditVerifyFlags["bot"];
   if (values.bot !== undefined) {
     const match = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)$/.exec(values.bot);
@@ -110,7 +115,7 @@ export function parseAuditVerifyFlags(args: readonly string[]): AuditVerifyFlags
     bot = { namespace: match[1] as string, name: match[2] as string };
   }
   return {
-    databaseCredentials: values["database-credentials"] ?? BOT_CONTAINER_PATHS.databaseCredentialsDir,
+    databaseCredentials: values[FLAG.databaseCredentials] ?? BOT_CONTAINER_PATHS.databaseCredentialsDir,
     ...(bot === undefined ? {} : { bot }),
   };
 }
