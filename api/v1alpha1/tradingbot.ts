@@ -228,7 +228,7 @@ export function strategyOrderQuote(strategy: Strategy): string {
 export const RiskLimits = withRules(
   z.strictObject({
     maxOrderQuote: positiveDecimal(
-      "Largest notional of one order, in the quote currency. Larger orders are refused (not halting).",
+      "Largest notional of one order, in the quote currency. Larger orders are refused (not halting), except sells that only reduce the bot's position (a take-profit or a flatten).",
     ),
     maxPositionQuote: positiveDecimal(
       "Largest position, valued in the quote currency at the last price. Orders that would exceed it are refused.",

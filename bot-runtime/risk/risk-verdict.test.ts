@@ -52,6 +52,34 @@ describe("riskVerdict", () => {
     expect(riskVerdict(buy("1", "100"), calm, limits)).toEqual({ decision: "allow" });
   });
 
+  it("lets a sell above maxOrderQuote through only when it, with the open sells, does not exceed the position", () => {
+    const sell = (amount: string) => ({
+      side: "sell" as const,
+      type: "limit" as const,
+      amount: d(amount),
+      price: d("101"),
+    });
+    const holding = { ...calm, position: d("2") };
+    // A take-profit of the whole position (202 quote) reduces exposure: allowed.
+    expect(riskVerdict(sell("2"), holding, limits)).toEqual({ decision: "allow" });
+    // More than the position would open a short exposure: the order limit applies.
+    expect(riskVerdict(sell("2.5"), holding, limits)).toMatchObject({
+      decision: "refuse",
+      limit: "maxOrderQuote",
+    });
+    // So do open sells that already cover part of the position.
+    const covered = { ...holding, liveOrders: [{ side: "sell" as const, remaining: d("0.5") }] };
+    expect(riskVerdict(sell("2"), covered, limits)).toMatchObject({
+      decision: "refuse",
+      limit: "maxOrderQuote",
+    });
+    // The price band still applies to a reducing sell.
+    expect(riskVerdict({ ...sell("2"), price: d("106") }, holding, limits)).toMatchObject({
+      decision: "refuse",
+      limit: "priceBandPct",
+    });
+  });
+
   it("refuses a limit price further from the last price than priceBandPct, in either direction", () => {
     expect(riskVerdict(buy("0.1", "94.9"), calm, limits)).toMatchObject({
       decision: "refuse",
@@ -133,7 +161,8 @@ describe("riskVerdict", () => {
           };
           const verdict = riskVerdict(order, state, limits);
           if (verdict.decision !== "allow") return;
-          expect(amount.times(price).lte(limits.maxOrderQuote)).toBe(true);
+          // Only a sell within the position may exceed maxOrderQuote (here the position is what the case drew).
+          if (isBuy || amount.gt(position)) expect(amount.times(price).lte(limits.maxOrderQuote)).toBe(true);
           expect(price.minus(calm.last).abs().lte(d("5"))).toBe(true);
           expect(openCount).toBeLessThan(3);
           expect(sentLastMinute).toBeLessThan(5);

@@ -5,7 +5,9 @@ import { Decimal } from "../money/decimal.ts";
 // The risk gate. Every order intent, already rounded to the market's tick size and lot step, passes
 // through riskVerdict before it may reach the exchange. Order, position, open-order, rate and price-band
 // limits refuse the one order; daily loss and drawdown halt the bot (and are also checked every tick,
-// with or without an order, by haltingBreach).
+// with or without an order, by haltingBreach). A sell that only reduces the bot's own position is exempt
+// from maxOrderQuote: it lowers exposure, and refusing it would trap the bot in the position the limits
+// bound (a DCA take-profit sells a whole cycle's buys, each within the limit, in one order).
 
 export type ParsedRiskLimits = {
   maxOrderQuote: Decimal;
@@ -96,6 +98,13 @@ export function riskVerdict(order: RoundedOrder, state: RiskState, limits: Parse
   return refusal === undefined ? { decision: "allow" } : { decision: "refuse", ...refusal };
 }
 
+/** A sell that, with the bot's other open sells, sells no more than the position the bot holds. */
+export function onlyReducesPosition(order: RoundedOrder, state: RiskState): boolean {
+  if (order.side !== "sell") return false;
+  const pendingSells = Decimal.sum(state.liveOrders.filter((o) => o.side === "sell").map((o) => o.remaining));
+  return pendingSells.plus(order.amount).lte(state.position);
+}
+
 function refusalFor(
   order: RoundedOrder,
   state: RiskState,
@@ -103,7 +112,7 @@ function refusalFor(
 ): Breach<RefusingLimit> | undefined {
   const price = order.price ?? state.last;
   const notional = order.amount.times(price);
-  if (notional.gt(limits.maxOrderQuote)) {
+  if (notional.gt(limits.maxOrderQuote) && !onlyReducesPosition(order, state)) {
     return {
       limit: "maxOrderQuote",
       value: notional,
