@@ -4,7 +4,7 @@
 // USE_EXISTING_CLUSTER=true with KUBECONFIG naming a cluster runs the suites against that cluster instead.
 // Files named `*.local-only.test.ts` check things only the local control plane exposes (its etcd, its audit
 // log); they are excluded from such runs, and this setup says so.
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KubeConfig, VersionApi } from "@kubernetes/client-node";
@@ -13,28 +13,11 @@ import { locateBinaries } from "./cluster/binaries.ts";
 import { type ControlPlane, startControlPlane } from "./cluster/control-plane.ts";
 import { type PostgresServer, startPostgres } from "./postgres/index.ts";
 import type { ClusterContext } from "./support/context.ts";
+import { removeDirsOfDeadProcesses } from "./support/processes.ts";
 
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 const localDir = join(repoRoot, ".local");
 const log = (line: string) => console.log(`[global-setup] ${line}`);
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** State of runs whose process is gone (killed runs cannot clean up after themselves). */
-function removeStaleRunDirs(): void {
-  if (!existsSync(localDir)) return;
-  for (const entry of readdirSync(localDir)) {
-    const pid = /^test-cluster-(\d+)$/.exec(entry)?.[1];
-    if (pid && !isAlive(Number(pid))) rmSync(join(localDir, entry), { recursive: true, force: true });
-  }
-}
 
 async function existingCluster(): Promise<ClusterContext> {
   const kubeconfigPath = process.env.KUBECONFIG;
@@ -68,7 +51,8 @@ async function existingCluster(): Promise<ClusterContext> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const useExisting = process.env.USE_EXISTING_CLUSTER === "true";
-  removeStaleRunDirs();
+  // State of runs whose process is gone (killed runs cannot clean up after themselves).
+  removeDirsOfDeadProcesses(localDir, /^test-cluster-(\d+)$/);
   const stateDir = join(localDir, `test-cluster-${process.pid}`);
 
   let controlPlane: ControlPlane | undefined;

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isProcessAlive } from "../support/processes.ts";
 import { tlsRequest } from "../support/tls-request.ts";
 import { waitFor } from "../support/wait-for.ts";
 import {
@@ -28,15 +29,6 @@ type Status =
   | { state: "unhealthy"; reason: string; supervisorPid: number }
   | { state: "down" };
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function readJson<T>(path: string): T | undefined {
   return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : undefined;
 }
@@ -45,7 +37,7 @@ function readJson<T>(path: string): T | undefined {
 function liveSupervisorPid(): number | undefined {
   if (!existsSync(supervisorPidFile)) return undefined;
   const pid = Number(readFileSync(supervisorPidFile, "utf8").trim());
-  if (!Number.isInteger(pid) || !isAlive(pid)) return undefined;
+  if (!Number.isInteger(pid) || !isProcessAlive(pid)) return undefined;
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
     return cmdline.includes(supervisorScript) ? pid : undefined;
@@ -146,7 +138,7 @@ async function down(): Promise<number> {
   if (supervisorPid !== undefined) {
     process.kill(supervisorPid, "SIGTERM");
     try {
-      await waitFor(() => !isAlive(supervisorPid), {
+      await waitFor(() => !isProcessAlive(supervisorPid), {
         what: "the supervisor to stop the components",
         timeoutMs: 60_000,
       });
@@ -157,7 +149,9 @@ async function down(): Promise<number> {
   // Components die with their supervisor (parent-death signal); this also covers a supervisor killed by hand.
   const leftovers = leftoverComponents();
   for (const p of leftovers) process.kill(p.pid, "SIGKILL");
-  await waitFor(() => leftovers.every((p) => !isAlive(p.pid)), { what: "leftover components to exit" });
+  await waitFor(() => leftovers.every((p) => !isProcessAlive(p.pid)), {
+    what: "leftover components to exit",
+  });
   for (const file of [
     supervisorPidFile,
     join(stateDir, processFileName),

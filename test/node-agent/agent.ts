@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KubeConfig, type V1Pod, Watch } from "@kubernetes/client-node";
+import { isProcessAlive } from "../support/processes.ts";
 import { killRecordedProcess } from "./container-process.ts";
 import type { ImageCommands } from "./image-commands.ts";
 import { AgentApi, describeError, podFromWatchEvent } from "./kube-api.ts";
@@ -62,15 +63,6 @@ export interface NodeAgent {
 const lockedStateDirs = new Set<string>();
 const RELIST_DELAY_MS = 1_000;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** One agent per state folder: a second one would start a second process for the same pods. */
 function lockStateDir(stateDir: string): () => void {
   const lockFile = join(stateDir, "agent.pid");
@@ -78,7 +70,7 @@ function lockStateDir(stateDir: string): () => void {
     throw new Error(`state dir ${stateDir} is in use by another agent of this process`);
   if (existsSync(lockFile)) {
     const pid = Number(readFileSync(lockFile, "utf8").trim());
-    if (pid !== process.pid && Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    if (pid !== process.pid && Number.isInteger(pid) && pid > 0 && isProcessAlive(pid)) {
       throw new Error(
         `state dir ${stateDir} is in use by the agent with pid ${pid} (remove ${lockFile} if that process is not one)`,
       );

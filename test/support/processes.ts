@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 
 export interface ProcessSpec {
   /** Short name used in messages ("etcd", "kube-apiserver", ...). */
@@ -95,4 +96,26 @@ export function failOnExit(processes: ManagedProcess[]): { promise: Promise<neve
       cancelled = true;
     },
   };
+}
+
+/** Whether a process with this id exists (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the folders of `root` whose name's first capture group of `namePattern` is the pid of a process
+ * that is gone: state of runs that were killed and could not clean up after themselves.
+ */
+export function removeDirsOfDeadProcesses(root: string, namePattern: RegExp): void {
+  if (!existsSync(root)) return;
+  for (const entry of readdirSync(root)) {
+    const pid = namePattern.exec(entry)?.[1];
+    if (pid && !isProcessAlive(Number(pid))) rmSync(join(root, entry), { recursive: true, force: true });
+  }
 }
