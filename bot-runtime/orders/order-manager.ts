@@ -524,7 +524,9 @@ export class OrderManager {
 
   /** Records cancellations done at the exchange; orders the database does not know are audited only. */
   async recordCancellations(cancelled: readonly ExchangeOrder[], reason: string): Promise<void> {
+    // Partitioned before applying: #apply takes the known orders out of #live.
     const known = cancelled.filter((order) => this.#live.has(order.clientOrderId));
+    const unknown = cancelled.filter((order) => !this.#live.has(order.clientOrderId));
     await this.#apply(
       known.map((order) =>
         this.#changeFrom(
@@ -534,7 +536,6 @@ export class OrderManager {
         ),
       ),
     );
-    const unknown = cancelled.filter((order) => !this.#live.has(order.clientOrderId));
     await this.#store.appendAudit(
       unknown.map((order) => ({
         event: "order_cancelled",

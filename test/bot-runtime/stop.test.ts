@@ -88,6 +88,10 @@ describe("stopping on SIGTERM", () => {
     );
     const rows = await expectDatabaseMatchesExchange(db, sim, account, setup.config.bot.uid);
     expect(rows.orders.filter((order) => order.status === "canceled")).toHaveLength(50);
+    // One audit row per cancelled order, however many paths saw the cancel.
+    const cancelRows = rows.audit.filter((row) => row.event === "order_cancelled");
+    expect(new Set(cancelRows.map((row) => row.payload.clientOrderId)).size).toBe(50);
+    expect(cancelRows).toHaveLength(50);
     expect(rows.audit.at(-1)).toMatchObject({
       event: "stopped",
       payload: { onStop: "CancelOrders", cancelled: 50 },
