@@ -97,6 +97,12 @@ uninstall: deps ## Remove the operator's RBAC and the CRDs (and with them every 
 run: build ## Run the built operator against the current KUBECONFIG (as that user, without leader election).
 	node --max-semi-space-size=2 dist/operator/main.js --leader-elect=false $(ARGS)
 
+##@ Demo
+
+.PHONY: demo
+demo: build cluster-binaries postgres-server ## Run the whole loop locally with the paper samples and show the fleet live (DEMO=tour: a scripted, narrated tour that exits).
+	node demo/main.ts $(if $(filter tour,$(DEMO)),--tour,)
+
 ##@ Testing
 
 .PHONY: test
