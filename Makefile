@@ -113,6 +113,10 @@ test: deps build lint crds-check cluster-binaries postgres-server ## Run every c
 test-unit: deps ## Run only the unit tests (no control plane, no database).
 	npx vitest run --project unit
 
+.PHONY: bench
+bench: build cluster-binaries postgres-server ## Run the benchmarks of bench/README.md (ARGS="--quick", "--only 1,3", "--size 1000").
+	node bench/run.ts $(ARGS)
+
 ##@ Local control plane
 
 .PHONY: cluster-binaries

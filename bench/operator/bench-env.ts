@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { WatchLineSplitter } from "../../operator/informer.ts";
 import { KubeApi, KubeClient } from "../../operator/kube-client.ts";
@@ -40,7 +40,11 @@ export interface BenchCluster {
 const adminClient = (kubeconfigPath: string) =>
   new KubeApi(new KubeClient(loadConnection(kubeconfigPath), { qps: 100_000, burst: 100_000 }));
 
-export async function openBenchCluster(log: (line: string) => void): Promise<BenchCluster> {
+/**
+ * `fleetSize`: the most bots a run will have at once. A fake node takes about 1280 bot pods (64 CPUs at
+ * the bot pod's default request of 50m), so a control plane started here gets enough of them.
+ */
+export async function openBenchCluster(log: (line: string) => void, fleetSize = 1000): Promise<BenchCluster> {
   if (process.env.USE_EXISTING_CLUSTER === "true") {
     const kubeconfigPath = process.env.KUBECONFIG;
     if (!kubeconfigPath) throw new Error("USE_EXISTING_CLUSTER=true needs KUBECONFIG");
@@ -58,7 +62,11 @@ export async function openBenchCluster(log: (line: string) => void): Promise<Ben
   }
   const stateDir = join(REPO_ROOT, ".local", `bench-operator-${process.pid}`);
   mkdirSync(stateDir, { recursive: true });
-  const controlPlane = await startControlPlane({ stateDir, log });
+  const controlPlane = await startControlPlane({
+    stateDir,
+    log,
+    fakeNodeCount: Math.max(2, Math.ceil(fleetSize / 1000) + 1),
+  });
   return {
     access: {
       kubectlPath: join(controlPlane.binDir, "kubectl"),
@@ -75,9 +83,10 @@ export async function openBenchCluster(log: (line: string) => void): Promise<Ben
 
 export interface BenchOperator {
   namespace: string;
+  operatorNamespace: string;
   operator: OperatorProcess;
   /** Deletes the bots (while the operator still runs, for their finalizers), then stops the operator. */
-  stop(): Promise<void>;
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 /** The compiled operator when `make build` made one (what is deployed), else the sources. */
@@ -118,14 +127,62 @@ export async function startBenchOperator(
   });
   return {
     namespace,
+    operatorNamespace,
     operator,
-    async stop() {
-      await deleteBotNamespaces(cluster.access, [namespace]);
+    async stop(timeoutMs?: number) {
+      await deleteBotNamespaces(cluster.access, [namespace], timeoutMs);
       await operator.stop();
       await kubectlRun(cluster.access, ["delete", "namespace", operatorNamespace, "--wait=false"]);
     },
   };
 }
+
+/** One write as the API server's audit log records it (Metadata level, see test/cluster/config-files.ts). */
+export interface AuditEvent {
+  stage: string;
+  verb: string;
+  stageTimestamp: string;
+  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
+  user?: { username?: string };
+  responseStatus?: { code?: number };
+}
+
+/** Server time of an audit event in ms since the epoch, microseconds kept. */
+export function auditTime(event: AuditEvent): number {
+  const micros = Number(event.stageTimestamp.match(/\.\d{3}(\d{3})/)?.[1] ?? 0);
+  return Date.parse(event.stageTimestamp) + micros / 1000;
+}
+
+export const auditLogSize = (path: string) => statSync(path).size;
+
+/**
+ * The completed writes logged after byte `fromByte` (a size read earlier with auditLogSize), optionally
+ * only those whose line mentions `mentioning` (a namespace or user name: cheap filter before parsing).
+ */
+export function readAuditEvents(path: string, fromByte = 0, mentioning?: string): AuditEvent[] {
+  const size = auditLogSize(path);
+  const buffer = Buffer.alloc(Math.max(0, size - fromByte));
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, buffer, 0, buffer.length, fromByte);
+  } finally {
+    closeSync(fd);
+  }
+  const events: AuditEvent[] = [];
+  // The last line may still be being written: only complete lines count.
+  const text = buffer.toString("utf8");
+  for (const line of text.slice(0, text.lastIndexOf("\n") + 1).split("\n")) {
+    if (line === "" || !line.includes("ResponseComplete")) continue;
+    if (mentioning !== undefined && !line.includes(mentioning)) continue;
+    const event = JSON.parse(line) as AuditEvent;
+    if (event.stage === "ResponseComplete") events.push(event);
+  }
+  return events;
+}
+
+/** The ServiceAccount user the operator of `operatorNamespace` authenticates as (installOperatorIdentity). */
+export const operatorUser = (operatorNamespace: string) =>
+  `system:serviceaccount:${operatorNamespace}:tradingbot-operator`;
 
 export function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);

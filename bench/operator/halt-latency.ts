@@ -2,25 +2,27 @@
 // patch returned the operator's DELETE of the bot pod was accepted; next to it, how long a plain watch on
 // TradingBots needs to see the same patch (the floor any controller reaches).
 //
+// Scenario 1 of `make bench` (bench/run.ts); standalone:
 // Run:  node bench/operator/halt-latency.ts [--halts=100]
 //       (starts the local control plane; or USE_EXISTING_CLUSTER=true KUBECONFIG=... for an existing one)
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KubeApi } from "../../operator/kube-client.ts";
 import { RESOURCES } from "../../operator/resources.ts";
 import { botManifest } from "../../test/operator/fixtures.ts";
 import { applyObjects } from "../../test/operator/harness.ts";
 import {
+  auditTime,
+  type BenchCluster,
   ms,
   openBenchCluster,
+  operatorUser,
   percentile,
+  readAuditEvents,
   startBenchOperator,
   type WatchedObject,
   watchEvents,
 } from "./bench-env.ts";
 
-const halts = Number(process.argv.find((a) => a.startsWith("--halts="))?.slice("--halts=".length) ?? 100);
-const log = (line: string) => console.error(`[halt-latency] ${line}`);
 const BOT = "latency";
 const POD = `${BOT}-runtime`;
 
@@ -47,24 +49,17 @@ function watchOf(api: KubeApi, path: string, query: Record<string, string>) {
   };
 }
 
-/** Server-side timestamps of the operator's pod DELETEs and of our PATCHes, from the audit log. */
-function auditTimes(auditLogPath: string, namespace: string) {
+/** Server-side timestamps of the operator's pod DELETEs and status writes, and of our PATCHes, from the audit log. */
+function auditTimes(auditLogPath: string, namespace: string, operatorNamespace: string) {
   const deletes: number[] = [];
   const patches: number[] = [];
   const statusWrites: number[] = [];
-  for (const line of readFileSync(auditLogPath, "utf8").split("\n")) {
-    if (!line.includes(namespace) || !line.includes("ResponseComplete")) continue;
-    const event = JSON.parse(line) as {
-      verb: string;
-      stageTimestamp: string;
-      objectRef?: { resource?: string; name?: string; subresource?: string };
-      user?: { username?: string };
-    };
-    const at =
-      Date.parse(event.stageTimestamp) +
-      Number(event.stageTimestamp.match(/\.\d{3}(\d{3})/)?.[1] ?? 0) / 1000;
+  const operator = operatorUser(operatorNamespace);
+  for (const event of readAuditEvents(auditLogPath, 0, namespace)) {
+    if (event.objectRef?.namespace !== namespace) continue;
+    const at = auditTime(event);
     // The operator's DELETE (its ServiceAccount), not KWOK's final one.
-    const byOperator = event.user?.username?.endsWith(":tradingbot-operator") ?? false;
+    const byOperator = event.user?.username === operator;
     if (
       event.verb === "delete" &&
       event.objectRef?.resource === "pods" &&
@@ -93,11 +88,41 @@ function auditTimes(auditLogPath: string, namespace: string) {
   return { deletes, patches, statusWrites };
 }
 
-async function main() {
-  const cluster = await openBenchCluster(log);
+interface Quantiles {
+  p50: number;
+  p99: number;
+}
+
+export interface HaltLatencyResult {
+  halts: number;
+  baselineWatchMs: Quantiles;
+  podDeleteSeenMs: Quantiles;
+  auditPatchToStatusMs?: Quantiles;
+  auditStatusToDeleteMs?: Quantiles;
+  auditPatchToDeleteMs?: Quantiles & { samples: number };
+  ratioP99: number;
+  targetP99Ms: number;
+  withinTarget: boolean;
+  samples: { watchMs: number[]; deleteMs: number[] };
+}
+
+const quantiles = (samples: number[]): Quantiles => ({
+  p50: percentile(samples, 50),
+  p99: percentile(samples, 99),
+});
+
+/**
+ * Scenario 1 on an open cluster: its own namespace and operator, `halts` halts of one bot (each followed
+ * by a resume), everything stopped again at the end.
+ */
+export async function measureHaltLatency(
+  cluster: BenchCluster,
+  halts: number,
+  log: (line: string) => void,
+): Promise<HaltLatencyResult> {
+  const bench = await startBenchOperator(cluster);
   try {
-    const bench = await startBenchOperator(cluster);
-    const { namespace, operator } = bench;
+    const { namespace } = bench;
     const api = cluster.admin;
     const bots = watchOf(api, `/apis/trading.botops.dev/v1alpha1/namespaces/${namespace}/tradingbots`, {
       fieldSelector: `metadata.name=${BOT}`,
@@ -139,58 +164,37 @@ async function main() {
     bots.stop();
     pods.stop();
 
-    const result: Record<string, unknown> = {
+    const base = quantiles(watchMs);
+    const op = quantiles(deleteMs);
+    const result: HaltLatencyResult = {
       halts,
-      baselineWatchMs: { p50: percentile(watchMs, 50), p99: percentile(watchMs, 99) },
-      podDeleteSeenMs: { p50: percentile(deleteMs, 50), p99: percentile(deleteMs, 99) },
+      baselineWatchMs: base,
+      podDeleteSeenMs: op,
+      ratioP99: op.p99 / base.p99,
+      targetP99Ms: 2 * base.p99 + 50,
+      withinTarget: op.p99 <= 2 * base.p99 + 50,
+      samples: { watchMs, deleteMs },
     };
     if (cluster.auditLogPath) {
-      const { deletes, patches, statusWrites } = auditTimes(cluster.auditLogPath, namespace);
-      // Each DELETE answers the last patch of ours before it.
-      const serverMs = deletes
-        .map((deleteAt) => deleteAt - Math.max(...patches.filter((patchAt) => patchAt <= deleteAt)))
-        .filter((v) => Number.isFinite(v));
+      const { deletes, patches, statusWrites } = auditTimes(
+        cluster.auditLogPath,
+        namespace,
+        bench.operatorNamespace,
+      );
       // Where the time goes, at the server: our patch -> the operator's status write -> its DELETE.
+      // Each DELETE answers the last patch of ours before it.
       const lastBefore = (times: number[], at: number) => Math.max(...times.filter((t) => t <= at));
+      const serverMs = deletes.map((d) => d - lastBefore(patches, d)).filter(Number.isFinite);
       const toStatus = deletes
         .map((d) => lastBefore(statusWrites, d) - lastBefore(patches, d))
         .filter(Number.isFinite);
       const statusToDelete = deletes.map((d) => d - lastBefore(statusWrites, d)).filter(Number.isFinite);
-      result.auditPatchToStatusMs = { p50: percentile(toStatus, 50), p99: percentile(toStatus, 99) };
-      result.auditStatusToDeleteMs = {
-        p50: percentile(statusToDelete, 50),
-        p99: percentile(statusToDelete, 99),
-      };
-      result.auditPatchToDeleteMs = {
-        samples: serverMs.length,
-        p50: percentile(serverMs, 50),
-        p99: percentile(serverMs, 99),
-      };
+      result.auditPatchToStatusMs = quantiles(toStatus);
+      result.auditStatusToDeleteMs = quantiles(statusToDelete);
+      result.auditPatchToDeleteMs = { samples: serverMs.length, ...quantiles(serverMs) };
     }
-    const base = result.baselineWatchMs as { p50: number; p99: number };
-    const op = result.podDeleteSeenMs as { p50: number; p99: number };
-    result.ratioP99 = op.p99 / base.p99;
-    result.targetP99Ms = 2 * base.p99 + 50;
-    result.withinTarget = op.p99 <= 2 * base.p99 + 50;
-    console.log(
-      [
-        `halt latency over ${halts} halts (patch returned -> ...):`,
-        `  plain TradingBot watch sees the patch:    p50 ${ms(base.p50)}  p99 ${ms(base.p99)}`,
-        `  pod watch sees the operator's DELETE:     p50 ${ms(op.p50)}  p99 ${ms(op.p99)}`,
-        result.auditPatchToDeleteMs
-          ? `  audit log, PATCH done -> DELETE done:     p50 ${ms((result.auditPatchToDeleteMs as { p50: number }).p50)}  p99 ${ms((result.auditPatchToDeleteMs as { p99: number }).p99)}`
-          : "  (no audit log on an existing cluster)",
-        result.auditPatchToStatusMs
-          ? `    of which PATCH -> status written:      p50 ${ms((result.auditPatchToStatusMs as { p50: number }).p50)}  p99 ${ms((result.auditPatchToStatusMs as { p99: number }).p99)}\n` +
-            `    and status written -> DELETE done:     p50 ${ms((result.auditStatusToDeleteMs as { p50: number }).p50)}  p99 ${ms((result.auditStatusToDeleteMs as { p99: number }).p99)}`
-          : "",
-        `  ratio p99 ${(result.ratioP99 as number).toFixed(2)}; target p99 <= 2 x baseline + 50 ms = ${ms(result.targetP99Ms as number)}: ${result.withinTarget ? "met" : "MISSED"}`,
-      ].join("\n"),
-    );
-    console.log(JSON.stringify(result));
-    const metrics = await operator.metrics();
     log(
-      metrics
+      (await bench.operator.metrics())
         .split("\n")
         .filter((l) =>
           /^tradingbot_operator_(api_request_duration_seconds|reconcile_duration_seconds)_(sum|count)/.test(
@@ -199,10 +203,39 @@ async function main() {
         )
         .join("\n"),
     );
+    return result;
+  } finally {
     await bench.stop();
+  }
+}
+
+function describe(result: HaltLatencyResult): string {
+  const base = result.baselineWatchMs;
+  const op = result.podDeleteSeenMs;
+  return [
+    `halt latency over ${result.halts} halts (patch returned -> ...):`,
+    `  plain TradingBot watch sees the patch:    p50 ${ms(base.p50)}  p99 ${ms(base.p99)}`,
+    `  pod watch sees the operator's DELETE:     p50 ${ms(op.p50)}  p99 ${ms(op.p99)}`,
+    result.auditPatchToDeleteMs
+      ? `  audit log, PATCH done -> DELETE done:     p50 ${ms(result.auditPatchToDeleteMs.p50)}  p99 ${ms(result.auditPatchToDeleteMs.p99)}`
+      : "  (no audit log on an existing cluster)",
+    result.auditPatchToStatusMs && result.auditStatusToDeleteMs
+      ? `    of which PATCH -> status written:      p50 ${ms(result.auditPatchToStatusMs.p50)}  p99 ${ms(result.auditPatchToStatusMs.p99)}\n` +
+        `    and status written -> DELETE done:     p50 ${ms(result.auditStatusToDeleteMs.p50)}  p99 ${ms(result.auditStatusToDeleteMs.p99)}`
+      : "",
+    `  ratio p99 ${result.ratioP99.toFixed(2)}; target p99 <= 2 x baseline + 50 ms = ${ms(result.targetP99Ms)}: ${result.withinTarget ? "met" : "MISSED"}`,
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const halts = Number(process.argv.find((a) => a.startsWith("--halts="))?.slice("--halts=".length) ?? 100);
+  const log = (line: string) => console.error(`[halt-latency] ${line}`);
+  const cluster = await openBenchCluster(log);
+  try {
+    const result = await measureHaltLatency(cluster, halts, log);
+    console.log(describe(result));
+    console.log(JSON.stringify({ ...result, samples: undefined }));
   } finally {
     await cluster.stop();
   }
 }
-
-await main();

@@ -6,13 +6,14 @@
 //  - orders per second through the whole path: strategy, rounding, risk gate, intent written to the
 //    database, ccxt request, simulator, answer written to the database.
 //
+// Scenario 6 of `make bench` (bench/run.ts); standalone:
 // usage: node bench/runtime/runtime-bench.ts [--trade-minutes N] [--repeat N] [--out FILE]
 //          [--entry dist/bot-runtime/main.js] [--node-options="--max-semi-space-size=1"] [--malloc-arena-max 2]
 // By default the runtime runs from source (TypeScript stripped by Node at load, which costs memory and
 // start-up time); --entry runs the compiled build as the container does.
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { ExchangeSim } from "../../exchange-sim/index.ts";
 import {
@@ -25,27 +26,19 @@ import {
   startSimulator,
   writeBot,
 } from "../../test/bot-runtime/fixtures.ts";
-import { startPostgres } from "../../test/postgres/index.ts";
+import { type PostgresEndpoint, startPostgres } from "../../test/postgres/index.ts";
 import { waitFor } from "../../test/support/wait-for.ts";
 
-const { values } = parseArgs({
-  options: {
-    "trade-minutes": { type: "string", default: "5" },
-    repeat: { type: "string", default: "5" },
-    out: { type: "string" },
-    entry: { type: "string" },
-    "node-options": { type: "string" },
-    "malloc-arena-max": { type: "string" },
-  },
-});
-const runtimeProcess = {
-  ...(values.entry === undefined ? {} : { entry: resolve(values.entry) }),
-  nodeArgs: values["node-options"]?.split(/\s+/).filter((flag) => flag !== "") ?? [],
-  env: values["malloc-arena-max"] === undefined ? {} : { MALLOC_ARENA_MAX: values["malloc-arena-max"] },
-};
-const tradeMinutes = Number(values["trade-minutes"]);
-const repeat = Number(values.repeat);
-const dir = scratchDir("runtime-bench");
+export interface RuntimeBenchOptions {
+  tradeMinutes: number;
+  repeat: number;
+  /** The runtime's entry point; the sources (bot-runtime/main.ts) when left out. */
+  entry?: string;
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
+type RuntimeProcessOptions = { entry?: string; nodeArgs: string[]; env: Record<string, string> };
 
 const roomyRisk = {
   maxOrderQuote: "100",
@@ -92,7 +85,12 @@ function gridBelow(price: number, buys: number) {
   };
 }
 
-async function tradingMemory(db: BotDatabase) {
+async function tradingMemory(
+  db: BotDatabase,
+  dir: string,
+  tradeMinutes: number,
+  runtimeProcess: RuntimeProcessOptions,
+) {
   const { sim, account } = await startSimulator({ balances: { USDT: "100000", BTC: "1" } });
   const price = Number(sim.price("BTCUSDT"));
   const setup = writeBot(`${dir}/memory`, sim, account, {
@@ -151,7 +149,12 @@ async function tradingMemory(db: BotDatabase) {
   };
 }
 
-async function sigtermWithFiftyOrders(db: BotDatabase) {
+async function sigtermWithFiftyOrders(
+  db: BotDatabase,
+  dir: string,
+  repeat: number,
+  runtimeProcess: RuntimeProcessOptions,
+) {
   const cancelledMs: number[] = [];
   const exitedMs: number[] = [];
   for (let run = 0; run < repeat; run++) {
@@ -199,7 +202,12 @@ async function sigtermWithFiftyOrders(db: BotDatabase) {
   };
 }
 
-async function ordersPerSecond(db: BotDatabase) {
+async function ordersPerSecond(
+  db: BotDatabase,
+  dir: string,
+  repeat: number,
+  runtimeProcess: RuntimeProcessOptions,
+) {
   const rates: number[] = [];
   for (let run = 0; run < repeat; run++) {
     const { sim, account } = await startSimulator();
@@ -233,36 +241,76 @@ async function ordersPerSecond(db: BotDatabase) {
   };
 }
 
-const postgres = await startPostgres();
-try {
-  const db = await createBotDatabase("bench_runtime", postgres, `${dir}/secrets`);
-  const results = {
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-    },
-    at: new Date().toISOString(),
-    tradeMinutes,
-    runtime: { entry: runtimeProcess.entry ?? "bot-runtime/main.ts (source)", ...runtimeProcess },
-    sigterm: await sigtermWithFiftyOrders(db),
-    throughput: await ordersPerSecond(db),
-    memory: await tradingMemory(db),
+/** Scenario 6 of `make bench` against a running PostgreSQL server: every sample, as data. */
+export async function runtimeBench(postgres: PostgresEndpoint, options: RuntimeBenchOptions) {
+  const runtimeProcess: RuntimeProcessOptions = {
+    ...(options.entry === undefined ? {} : { entry: resolve(options.entry) }),
+    nodeArgs: options.nodeArgs ?? [],
+    env: options.env ?? {},
   };
-  console.table({
-    "start-up to listening (ms)": results.memory.startupToListeningMs,
-    "start-up to trading (ms)": results.memory.startupToTradingMs,
-    [`RSS after ${tradeMinutes} min trading (MiB)`]: results.memory.rssMiBSteadyState?.toFixed(1),
-    "RSS max (MiB)": results.memory.rssMiBMax.toFixed(1),
-    "of which private (anonymous) at the end (MiB)": results.memory.anonymousMiBSteadyState?.toFixed(1),
-    "SIGTERM -> 50 cancelled, p50 (ms)": results.sigterm.allCancelledMsP50,
-    "SIGTERM -> 50 cancelled, max (ms)": results.sigterm.allCancelledMsMax,
-    "SIGTERM -> exited, p50 (ms)": results.sigterm.exitedMsP50,
-    "orders/s through risk gate + DB, p50": results.throughput.ordersPerSecondP50,
+  const dir = scratchDir("runtime-bench");
+  try {
+    const db = await createBotDatabase("bench_runtime", postgres, `${dir}/secrets`);
+    return {
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      at: new Date().toISOString(),
+      tradeMinutes: options.tradeMinutes,
+      // The entry as the repository names it: results are compared across machines.
+      runtime: {
+        ...runtimeProcess,
+        entry:
+          runtimeProcess.entry === undefined
+            ? "bot-runtime/main.ts (source)"
+            : relative(process.cwd(), runtimeProcess.entry),
+      },
+      sigterm: await sigtermWithFiftyOrders(db, dir, options.repeat, runtimeProcess),
+      throughput: await ordersPerSecond(db, dir, options.repeat, runtimeProcess),
+      memory: await tradingMemory(db, dir, options.tradeMinutes, runtimeProcess),
+    };
+  } finally {
+    cleanup(dir);
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      "trade-minutes": { type: "string", default: "5" },
+      repeat: { type: "string", default: "5" },
+      out: { type: "string" },
+      entry: { type: "string" },
+      "node-options": { type: "string" },
+      "malloc-arena-max": { type: "string" },
+    },
   });
-  if (values.out !== undefined) writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
-} finally {
-  await postgres.stop();
-  cleanup(dir);
+  const tradeMinutes = Number(values["trade-minutes"]);
+  const postgres = await startPostgres();
+  try {
+    const results = await runtimeBench(postgres, {
+      tradeMinutes,
+      repeat: Number(values.repeat),
+      ...(values.entry === undefined ? {} : { entry: values.entry }),
+      nodeArgs: values["node-options"]?.split(/\s+/).filter((flag) => flag !== "") ?? [],
+      env: values["malloc-arena-max"] === undefined ? {} : { MALLOC_ARENA_MAX: values["malloc-arena-max"] },
+    });
+    console.table({
+      "start-up to listening (ms)": results.memory.startupToListeningMs,
+      "start-up to trading (ms)": results.memory.startupToTradingMs,
+      [`RSS after ${tradeMinutes} min trading (MiB)`]: results.memory.rssMiBSteadyState?.toFixed(1),
+      "RSS max (MiB)": results.memory.rssMiBMax.toFixed(1),
+      "of which private (anonymous) at the end (MiB)": results.memory.anonymousMiBSteadyState?.toFixed(1),
+      "SIGTERM -> 50 cancelled, p50 (ms)": results.sigterm.allCancelledMsP50,
+      "SIGTERM -> 50 cancelled, max (ms)": results.sigterm.allCancelledMsMax,
+      "SIGTERM -> exited, p50 (ms)": results.sigterm.exitedMsP50,
+      "orders/s through risk gate + DB, p50": results.throughput.ordersPerSecondP50,
+    });
+    if (values.out !== undefined) writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
+  } finally {
+    await postgres.stop();
+  }
 }

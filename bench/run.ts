@@ -1,0 +1,522 @@
+// `make bench`: the scenarios of the project's performance claims, each next to a baseline measured in the
+// same run where one exists, on the local control plane (KWOK nodes) with the operator under its real
+// RBAC. Prints a table and writes bench/results/latest.json plus a dated copy (machine facts, versions,
+// every raw sample). See bench/README.md.
+//
+// usage: node bench/run.ts [--only 1,3] [--size 1000] [--large 10000] [--quick] [more flags: --help]
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { RUNTIME_PROCESS_ENV } from "../operator/desired-state/bot-pod.ts";
+import { parseVersions } from "../test/cluster/binaries.ts";
+import { REPO_ROOT } from "../test/operator/harness.ts";
+import { type PostgresServer, startPostgres } from "../test/postgres/index.ts";
+import { measureEndToEndHalt } from "./e2e/halt-e2e.ts";
+import { type BenchCluster, openBenchCluster } from "./operator/bench-env.ts";
+import { Fleet, replicaSetConvergence } from "./operator/fleet.ts";
+import { measureHaltLatency } from "./operator/halt-latency.ts";
+import {
+  loadAverage,
+  type MachineFacts,
+  machineFacts,
+  type Row,
+  renderMarkdown,
+  renderTable,
+  type ScenarioRecord,
+  verdict,
+} from "./report.ts";
+import { runtimeBench } from "./runtime/runtime-bench.ts";
+
+const USAGE = `usage: node bench/run.ts [flags]   (make bench ARGS="...")
+  --only 1,3            scenarios to run (default: all, 1-7)
+  --quick               reduced smoke sizes (size 100, 20 halts, 30 s steady state, 30 s trading, ...)
+  --size N              fleet size of scenarios 2-5 (default 1000)
+  --large N             fleet size of the second memory reading of scenario 5 (default 10000; 0 skips it)
+  --halts N             scenario 1 halts (default 100)
+  --e2e-halts N         scenario 7 halts (default 20)
+  --steady-minutes M    scenario 4 idle period (default 5)
+  --trade-minutes M     scenario 6 trading period before the RSS reading (default 5)
+  --repeat N            scenario 6 repetitions of the SIGTERM and orders/s measurements (default 5)
+  --results DIR         where latest.json and the dated copy go (default bench/results)
+Environment: OPERATOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=..." profiles the operator of scenarios 1-5.`;
+
+const { values } = parseArgs({
+  options: {
+    only: { type: "string" },
+    quick: { type: "boolean", default: false },
+    size: { type: "string" },
+    large: { type: "string" },
+    halts: { type: "string" },
+    "e2e-halts": { type: "string" },
+    "steady-minutes": { type: "string" },
+    "trade-minutes": { type: "string" },
+    repeat: { type: "string" },
+    results: { type: "string" },
+    help: { type: "boolean", default: false },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const quick = values.quick === true;
+const numberFlag = (name: string, text: string | undefined, full: number, smoke: number): number => {
+  if (text === undefined) return quick ? smoke : full;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) {
+    console.error(`--${name}: expected a non-negative number, got "${text}"\n${USAGE}`);
+    process.exit(2);
+  }
+  return value;
+};
+const settings = {
+  quick,
+  size: numberFlag("size", values.size, 1000, 100),
+  large: numberFlag("large", values.large, 10_000, 0),
+  halts: numberFlag("halts", values.halts, 100, 20),
+  e2eHalts: numberFlag("e2e-halts", values["e2e-halts"], 20, 5),
+  steadyMinutes: numberFlag("steady-minutes", values["steady-minutes"], 5, 0.5),
+  tradeMinutes: numberFlag("trade-minutes", values["trade-minutes"], 5, 0.5),
+  repeat: numberFlag("repeat", values.repeat, 5, 2),
+  only: (values.only ?? "1,2,3,4,5,6,7")
+    .split(",")
+    .map((s) => Number(s.trim()))
+    .filter((n) => n >= 1 && n <= 7),
+};
+const resultsDir = values.results ?? join(REPO_ROOT, "bench", "results");
+const selected = (scenario: number) => settings.only.includes(scenario);
+const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+const rows: Row[] = [];
+const records: ScenarioRecord[] = [];
+const notRun: string[] = [];
+const loadNow = () => loadAverage()[0];
+
+/** Runs one scenario, recording its wall time, the load around it and every raw figure; errors are kept. */
+async function scenario<T>(
+  id: string,
+  title: string,
+  measure: () => Promise<T>,
+  toRows: (result: T) => Row[],
+): Promise<T | undefined> {
+  log(`scenario ${id}: ${title}`);
+  const record: ScenarioRecord = {
+    scenario: id,
+    title,
+    startedAt: new Date().toISOString(),
+    wallSeconds: 0,
+    loadBefore: loadAverage(),
+    loadAfter: [],
+    raw: undefined,
+  };
+  records.push(record);
+  const started = performance.now();
+  try {
+    const result = await measure();
+    record.raw = result;
+    const load = loadNow();
+    rows.push(...toRows(result).map((row) => ({ ...row, load: row.load ?? load })));
+    return result;
+  } catch (error) {
+    record.error = (error as Error).stack ?? String(error);
+    log(`scenario ${id} failed: ${(error as Error).message}`);
+    rows.push({
+      scenario: id,
+      metric: title,
+      value: undefined,
+      unit: "",
+      note: `failed: ${(error as Error).message}`,
+    });
+    return undefined;
+  } finally {
+    record.wallSeconds = Math.round((performance.now() - started) / 100) / 10;
+    record.loadAfter = loadAverage();
+    writeResults(false);
+  }
+}
+
+/** The targets are stated in MB; RSS is read in MiB. */
+const MB_IN_MIB = 1e6 / 2 ** 20;
+
+async function runtimeScenario(postgres: PostgresServer) {
+  await scenario(
+    "6",
+    "bot runtime: RSS while trading, SIGTERM with 50 open orders, orders/s through risk gate and DB",
+    () =>
+      runtimeBench(postgres, {
+        tradeMinutes: settings.tradeMinutes,
+        repeat: settings.repeat,
+        // As the operator's pod runs it: the built runtime with the pod's memory settings.
+        entry: join(REPO_ROOT, "dist", "bot-runtime", "main.js"),
+        env: Object.fromEntries(RUNTIME_PROCESS_ENV.map(({ name, value }) => [name, value])),
+      }),
+    (r) => [
+      {
+        scenario: "6",
+        metric: `runtime RSS after ${settings.tradeMinutes} min trading`,
+        value: r.memory.rssMiBSteadyState,
+        unit: "MiB",
+        limit: 100 * MB_IN_MIB,
+        target: "< 100 MB (95.4 MiB)",
+      },
+      { scenario: "6", metric: "runtime RSS max while trading", value: r.memory.rssMiBMax, unit: "MiB" },
+      {
+        scenario: "6",
+        metric: `SIGTERM -> 50 orders cancelled, p50 of ${r.sigterm.runs}`,
+        value: r.sigterm.allCancelledMsP50,
+        unit: "ms",
+      },
+      {
+        scenario: "6",
+        metric: `SIGTERM -> 50 orders cancelled, max of ${r.sigterm.runs}`,
+        value: r.sigterm.allCancelledMsMax,
+        unit: "ms",
+        limit: 1000,
+        target: "< 1 s",
+      },
+      {
+        scenario: "6",
+        metric: "orders/s through strategy, risk gate, DB, simulator (p50)",
+        value: r.throughput.ordersPerSecondP50,
+        unit: "/s",
+      },
+    ],
+  );
+}
+
+async function haltLatencyScenario(cluster: BenchCluster) {
+  await scenario(
+    "1",
+    `halt latency of one bot, ${settings.halts} halts, against a plain watch`,
+    () => measureHaltLatency(cluster, settings.halts, log),
+    (r) => [
+      {
+        scenario: "1",
+        metric: "patch -> operator's pod DELETE seen, p50",
+        value: r.podDeleteSeenMs.p50,
+        baseline: r.baselineWatchMs.p50,
+        unit: "ms",
+      },
+      {
+        scenario: "1",
+        metric: "patch -> operator's pod DELETE seen, p99",
+        value: r.podDeleteSeenMs.p99,
+        baseline: r.baselineWatchMs.p99,
+        unit: "ms",
+        limit: r.targetP99Ms,
+        target: "<= 2x baseline + 50 ms",
+      },
+      ...(r.auditPatchToDeleteMs
+        ? [
+            {
+              scenario: "1",
+              metric: "audit log: PATCH -> DELETE at the server, p99",
+              value: r.auditPatchToDeleteMs.p99,
+              unit: "ms",
+            },
+          ]
+        : []),
+    ],
+  );
+}
+
+async function endToEndScenario(cluster: BenchCluster, postgres: PostgresServer) {
+  await scenario(
+    "7",
+    `end-to-end halt with the local node agent, ${settings.e2eHalts} halts`,
+    () => measureEndToEndHalt(cluster, postgres, settings.e2eHalts, log),
+    (r) => [
+      {
+        scenario: "7",
+        metric: "patch -> last open order cancelled at the simulator, p50",
+        value: r.lastCancelMs.p50,
+        unit: "ms",
+      },
+      {
+        scenario: "7",
+        metric: "patch -> last open order cancelled at the simulator, p99",
+        value: r.lastCancelMs.p99,
+        unit: "ms",
+        limit: 2000,
+        target: "<= 2 s (e2e requirement)",
+      },
+    ],
+  );
+}
+
+async function fleetScenarios(cluster: BenchCluster) {
+  const size = settings.size;
+  const timeoutMs = Math.max(300_000, size * 600);
+  const convergenceRows = (
+    bots: number,
+    rsSeconds: number | undefined,
+    botsResult: { podsRunningS: number; botsReadyS?: number },
+  ) => [
+    {
+      scenario: "3",
+      metric: `${bots} TradingBots created -> every pod Running`,
+      value: botsResult.podsRunningS,
+      baseline: rsSeconds,
+      unit: "s",
+      ...(rsSeconds === undefined ? {} : { limit: 1.5 * rsSeconds, target: "<= 1.5x ReplicaSets" }),
+    },
+    {
+      scenario: "3",
+      metric: `${bots} TradingBots created -> every status Running`,
+      value: botsResult.botsReadyS,
+      unit: "s",
+    },
+  ];
+
+  let replicaSetSeconds: number | undefined;
+  if (selected(3)) {
+    const rs = await scenario(
+      "3a",
+      `${size} single-replica ReplicaSets until every pod is Running (reference)`,
+      () => replicaSetConvergence(cluster, size, timeoutMs, log),
+      (r) => [
+        {
+          scenario: "3",
+          metric: `${size} ReplicaSets created -> every pod Running (reference)`,
+          value: r.podsRunningS,
+          unit: "s",
+        },
+      ],
+    );
+    replicaSetSeconds = rs?.podsRunningS;
+  }
+
+  const fleet = await Fleet.open(cluster, log);
+  try {
+    const memoryReading = async () => {
+      await fleet.settle();
+      return fleet.memory();
+    };
+    const memoryToRows =
+      (limitMiB?: number, targetText?: string) => (m: Awaited<ReturnType<Fleet["memory"]>>) => [
+        {
+          scenario: "5",
+          metric: `operator RSS @ ${m.bots} bots`,
+          value: m.rssMiB,
+          unit: "MiB",
+          ...(limitMiB === undefined ? {} : { limit: limitMiB, target: targetText }),
+          note: `heap used ${m.heapUsedMiB} MiB of ${m.heapTotalMiB} MiB; /proc RSS ${m.procRssMiB} MiB, peak sampled ${m.peakRssMiB} MiB`,
+        },
+        { scenario: "5", metric: `operator heap used @ ${m.bots} bots`, value: m.heapUsedMiB, unit: "MiB" },
+      ];
+    if (selected(5)) await scenario("5@0", "operator memory with no bots", memoryReading, memoryToRows());
+
+    const grown = await scenario(
+      "3b",
+      `${size} TradingBots created at once until every pod is Running`,
+      () => fleet.grow(size, timeoutMs),
+      (r) => (selected(3) ? convergenceRows(size, replicaSetSeconds, r) : []),
+    );
+    if (!grown) throw new Error(`the fleet of ${size} bots did not converge: scenarios 2, 4, 5 not run`);
+
+    if (selected(5)) {
+      await scenario(
+        `5@${size}`,
+        `operator memory with ${size} bots`,
+        memoryReading,
+        memoryToRows(size === 1000 ? 200 * MB_IN_MIB : undefined, "< 200 MB (190.7 MiB) @ 1000"),
+      );
+    }
+
+    if (selected(4)) {
+      await scenario(
+        "4",
+        `steady state: operator writes over ${settings.steadyMinutes} min idle and a forced full resync`,
+        async () => {
+          await fleet.settle();
+          return fleet.steadyState(settings.steadyMinutes);
+        },
+        (r) => [
+          {
+            scenario: "4",
+            metric: `operator writes over ${r.minutes} min idle (${size} bots), leader Lease excluded`,
+            value: r.idleWritesExcludingLease,
+            unit: "",
+            limit: 0,
+            target: "0",
+            note: `all writes: ${JSON.stringify(r.idleWrites)}`,
+          },
+          {
+            scenario: "4",
+            metric: `operator writes through a full resync (SIGHUP, ${r.resyncReconciles} reconciles), Lease excluded`,
+            value: r.resyncWritesExcludingLease,
+            unit: "",
+            limit: 0,
+            target: "0",
+            note: `all writes: ${JSON.stringify(r.resyncWrites)}; settled after ${r.resyncSettledS} s`,
+          },
+        ],
+      );
+    }
+
+    let halted = false;
+    const switchName = `bench-fleet-halt-${process.pid}`;
+    if (selected(2)) {
+      await fleet.settle();
+      const result = await scenario(
+        "2",
+        `fleet halt of ${size} bots by one KillSwitch`,
+        () => fleet.halt(switchName, timeoutMs),
+        (r) => [
+          {
+            scenario: "2",
+            metric: `fleet halt of ${r.bots}: every pod deletion requested, every status Halted=True`,
+            value: r.fleetHaltS,
+            unit: "s",
+            ...(r.bots === 1000 ? { limit: 5, target: "< 5 s @ 1000" } : {}),
+            note: `deletions seen by decile (s): ${r.deletesSeenByDecileS.join(", ")}; Halted=True by decile (s): ${r.haltRecordedByDecileS.join(", ")}; phase Halted by decile (s): ${r.haltedByDecileS.join(", ")}; 429 answers: ${r.throttled}`,
+          },
+          {
+            scenario: "2",
+            metric: "  of which: every pod deletion seen",
+            value: r.allDeletesSeenS,
+            unit: "s",
+          },
+          {
+            scenario: "2",
+            metric: "  of which: every status condition Halted=True",
+            value: r.allHaltRecordedS,
+            unit: "s",
+          },
+          {
+            scenario: "2",
+            metric: `fleet halt of ${r.bots}, until every status phase Halted (pods gone)`,
+            value: r.fleetHaltedPhaseS,
+            unit: "s",
+            ...(r.bots === 1000 ? { limit: 5, target: "< 5 s @ 1000" } : {}),
+          },
+          ...(r.auditLastDeleteS === undefined
+            ? []
+            : [
+                {
+                  scenario: "2",
+                  metric: "audit log: KillSwitch created -> last pod DELETE by the operator",
+                  value: r.auditLastDeleteS,
+                  unit: "s",
+                },
+              ]),
+        ],
+      );
+      halted = result !== undefined;
+    }
+
+    if (selected(5)) {
+      if (settings.large > size) {
+        await scenario(
+          `5@${settings.large}`,
+          `operator memory with ${settings.large} bots`,
+          async () => {
+            if (halted) log(`fleet released after ${await fleet.release(switchName, timeoutMs)} s`);
+            const grownLarge = await fleet.grow(settings.large, Math.max(timeoutMs, settings.large * 120));
+            log(`${settings.large} bots converged: ${JSON.stringify(grownLarge)}`);
+            await fleet.settle();
+            return { ...(await fleet.memory()), convergence: grownLarge };
+          },
+          (m) => [
+            ...memoryToRows(
+              settings.large === 10_000 ? 400 * MB_IN_MIB : undefined,
+              "< 400 MB (381.5 MiB) @ 10,000",
+            )(m),
+            {
+              scenario: "3",
+              metric: `${m.convergence.count} more TradingBots -> every pod Running (to ${settings.large})`,
+              value: m.convergence.podsRunningS,
+              unit: "s",
+            },
+          ],
+        );
+      } else {
+        notRun.push(
+          `5: operator memory at a larger fleet (--large ${settings.large} is not above --size ${size})`,
+        );
+      }
+    }
+  } finally {
+    // A control plane started here is thrown away whole; an existing cluster gets its namespaces back.
+    await fleet.stop(cluster.auditLogPath === undefined);
+  }
+}
+
+const startedAt = new Date();
+const datedPath = join(
+  resultsDir,
+  `${startedAt
+    .toISOString()
+    .replace(/:/g, "-")
+    .replace(/\.\d+Z$/, "Z")}.json`,
+);
+const machine: MachineFacts = machineFacts(
+  REPO_ROOT,
+  parseVersions(readFileSync(join(REPO_ROOT, "test", "cluster", "versions.env"), "utf8")),
+);
+
+/** Writes latest.json and the dated copy; after every scenario too, so an interrupted run keeps its figures. */
+function writeResults(finished: boolean) {
+  const now = new Date();
+  const result = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: finished ? now.toISOString() : undefined,
+    wallMinutes: Math.round((now.getTime() - startedAt.getTime()) / 6000) / 10,
+    settings,
+    machine,
+    rows: rows.map((row) => ({ ...row, met: verdict(row) })),
+    notRun,
+    markdown: renderMarkdown(rows),
+    scenarios: records,
+  };
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, "latest.json"), text);
+  writeFileSync(datedPath, text);
+}
+
+async function main() {
+  log(`settings ${JSON.stringify(settings)}; load ${machine.loadBefore.join(" ")}`);
+  for (const id of [1, 2, 3, 4, 5, 6, 7]) if (!selected(id)) notRun.push(`${id}: not selected (--only)`);
+
+  const needsPostgres = selected(6) || selected(7);
+  const needsCluster = [1, 2, 3, 4, 5, 7].some(selected);
+  const postgres = needsPostgres ? await startPostgres() : undefined;
+  try {
+    // The runtime first, while the control plane does not run yet.
+    if (selected(6) && postgres) await runtimeScenario(postgres);
+    if (needsCluster) {
+      const fleetSize = [2, 3, 4, 5].some(selected)
+        ? Math.max(settings.size, selected(5) ? settings.large : 0)
+        : 0;
+      const cluster = await openBenchCluster(log, fleetSize);
+      try {
+        if (selected(1)) await haltLatencyScenario(cluster);
+        if (selected(7) && postgres) await endToEndScenario(cluster, postgres);
+        if ([2, 3, 4, 5].some(selected)) {
+          try {
+            await fleetScenarios(cluster);
+          } catch (error) {
+            log((error as Error).message);
+            notRun.push((error as Error).message);
+          }
+        }
+      } finally {
+        await cluster.stop();
+      }
+    }
+  } finally {
+    await postgres?.stop();
+  }
+
+  machine.loadAfter = loadAverage();
+  const table = renderTable(rows);
+  console.log(`\n${table}\n`);
+  if (notRun.length > 0) console.log(`not run:\n  ${notRun.join("\n  ")}\n`);
+  writeResults(true);
+  log(`results in ${join(resultsDir, "latest.json")} and ${datedPath}`);
+  if (records.some((record) => record.error)) process.exitCode = 1;
+}
+
+await main();
