@@ -585,11 +585,30 @@ export class TradingEngine {
         payload: { clientOrderIds: done.map((order) => order.clientOrderId), how: "stop" },
       });
     }
+    await this.#finalSync();
     if (config.onStop === "Flatten") flattened = await this.#flatten();
     this.outbox.add({ event: "stopped", payload: { onStop: config.onStop, cancelled, flattened } });
     await this.#recordOrOutbox(() => this.outbox.flush(this.#deps.store));
     log.info({ event: "stopped", onStop: config.onStop, cancelled, flattened }, `stopped: ${config.onStop}`);
     return { cancelled, flattened };
+  }
+
+  /**
+   * Orders that closed at the exchange since the last tick (a buy filled while the bot was stopping) and
+   * their fills, recorded before the process exits: the database then tells the exchange's story even if
+   * the bot never starts again. Best effort: the next start reconciles whatever this misses.
+   */
+  async #finalSync() {
+    const { exchange, orders, config, log } = this.#deps;
+    try {
+      await orders.syncWithExchange(await exchange.openOrders(config.symbol));
+      await this.#syncTrades();
+    } catch (error) {
+      log.warn(
+        { event: "final_sync_failed", err: error },
+        "could not record the last order changes before stopping; the next start reconciles them",
+      );
+    }
   }
 
   /** Sells the bot's position at market (onStop Flatten). */
@@ -674,6 +693,7 @@ export class TradingEngine {
       cancelled: cancelled.length,
     };
     await this.#recordOrOutbox(() => orders.recordCancellations(cancelled, "risk halt"));
+    await this.#finalSync();
     await this.#recordOrOutbox(
       () =>
         store.recordRiskEvent(

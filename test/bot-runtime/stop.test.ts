@@ -127,6 +127,39 @@ describe("stopping on SIGTERM", () => {
     ]);
   });
 
+  it("records an order that filled while it was stopping, with its fill, before it exits", async () => {
+    const { sim, account } = await startSimulator();
+    sims.push(sim);
+    const price = Number(sim.price("BTCUSDT"));
+    const setup = writeBot(`${dir}/filled-at-stop`, sim, account, {
+      symbol: "BTC/USDT",
+      strategy: gridBelow(price, 4, "20"),
+      risk: roomyRisk,
+      onStop: "CancelOrders",
+    });
+    // One tick a minute: the first places the grid, and no later tick sees the fill before the stop.
+    const bot = RuntimeProcess.start(setup, db.tradingCredentials, ["--tick-interval-ms", "60000"]);
+    const buys = await waitFor(
+      () => {
+        const open = openAtExchange(sim, account.apiKey);
+        return open.length === 4 ? open : undefined;
+      },
+      { what: `4 grid buys\n${bot.tail()}` },
+    );
+    const highest = Math.max(...buys.map((order) => Number(order.price)));
+    sim.setPrice({ symbol: "BTCUSDT", price: (highest * 0.9995).toFixed(2) });
+    await waitFor(
+      () => sim.orders({ apiKey: account.apiKey }).filter((order) => order.status === "FILLED").length === 1,
+      { what: "the highest buy filled at the simulator", timeoutMs: 10_000, intervalMs: 10 },
+    );
+
+    expect(await bot.stop()).toEqual({ code: 0, signal: null });
+    const rows = await expectDatabaseMatchesExchange(db, sim, account, setup.config.bot.uid);
+    expect(rows.orders.filter((order) => order.status === "filled")).toHaveLength(1);
+    expect(rows.fills).toHaveLength(1);
+    expect(rows.orders.filter((order) => order.status === "canceled")).toHaveLength(3);
+  });
+
   it("Freeze leaves the open orders as they are", async () => {
     const { sim, account } = await startSimulator();
     sims.push(sim);
