@@ -23,7 +23,7 @@ export function kubectlLine(context: CommandContext, args: readonly string[]): s
 export function patchBotKillSwitchArgs(
   namespace: string,
   name: string,
-  killSwitch: { engaged: boolean; reason?: string },
+  killSwitch: { engaged?: boolean; reason?: string; acknowledgeHalt?: string },
 ): string[] {
   return [
     "patch",

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { patchBotKillSwitchArgs } from "../../demo/commands.ts";
 import { REPO_ROOT } from "../operator/harness.ts";
 import { clusterContext, postgresContext } from "../support/context.ts";
 import { removeDirsOfDeadProcesses } from "../support/processes.ts";
@@ -42,22 +43,12 @@ export const conditionOf = (bot: BotObject, type: string) =>
 export const isReady = (bot: BotObject) =>
   bot.status?.phase === "Running" && conditionOf(bot, "Ready")?.status === "True";
 
-/** `kubectl patch tb NAME --type merge` of the bot's spec.killSwitch, as a user types it. */
+/** `kubectl patch tb NAME --type merge` of the bot's spec.killSwitch: the command the demo prints. */
 export function patchKillSwitch(
   env: TradingEnvironment,
   namespace: string,
   name: string,
-  killSwitch: Record<string, unknown>,
+  killSwitch: Parameters<typeof patchBotKillSwitchArgs>[2],
 ): Promise<string> {
-  return env.kubectl([
-    "patch",
-    "tb",
-    name,
-    "-n",
-    namespace,
-    "--type",
-    "merge",
-    "-p",
-    JSON.stringify({ spec: { killSwitch } }),
-  ]);
+  return env.kubectl(patchBotKillSwitchArgs(namespace, name, killSwitch));
 }
