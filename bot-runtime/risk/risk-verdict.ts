@@ -99,7 +99,7 @@ export function riskVerdict(order: RoundedOrder, state: RiskState, limits: Parse
 }
 
 /** A sell that, with the bot's other open sells, sells no more than the position the bot holds. */
-export function onlyReducesPosition(order: RoundedOrder, state: RiskState): boolean {
+function onlyReducesPosition(order: RoundedOrder, state: RiskState): boolean {
   if (order.side !== "sell") return false;
   const pendingSells = Decimal.sum(state.liveOrders.filter((o) => o.side === "sell").map((o) => o.remaining));
   return pendingSells.plus(order.amount).lte(state.position);

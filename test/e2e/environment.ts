@@ -55,7 +55,7 @@ export const SAMPLE_KILL_SWITCH = "killswitch-namespace.yaml";
  * BTC starts at 65000 so that the grid sample's range (60000 to 70000) straddles the price: it then has
  * buys below and room above, as its comments describe.
  */
-export const SIMULATOR_PRICES: Readonly<Record<string, string>> = { BTCUSDT: "65000" };
+const SIMULATOR_PRICES: Readonly<Record<string, string>> = { BTCUSDT: "65000" };
 
 const ACCOUNT_BALANCES = { USDT: "100000", BTC: "2", ETH: "40" };
 
