@@ -13,6 +13,7 @@ import { ApiError, KubeApi, KubeClient, NotLeaderError } from "./kube-client.ts"
 import type { ConfigMap, KubeObject, NetworkPolicy, Pod, ServiceAccount } from "./kube-types.ts";
 import type { ConnectionSource } from "./kubeconfig.ts";
 import { LeaderElector } from "./leader-election.ts";
+import { MemorySettler, memoryReducingCollection } from "./memory-settle.ts";
 import { createMetrics, type FleetSnapshot, type Metrics, sourceKind } from "./metrics.ts";
 import { MANAGED_BY_SELECTOR, objectKey } from "./names.ts";
 import { ObjectCache } from "./object-cache.ts";
@@ -92,6 +93,7 @@ export class Operator {
   readonly #secretFacts: SecretFactsSource;
   readonly #restartHistory = new Map<string, RestartHistory>();
   readonly #elector: LeaderElector | undefined;
+  readonly #memory: MemorySettler;
   #leading = false;
   #servers: Server[] = [];
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -135,6 +137,21 @@ export class Operator {
       onDepthChange: (depth) => this.metrics.queueDepth.set({ queue: "killswitches" }, depth),
       onRetry: () => this.metrics.queueRetries.inc({ queue: "killswitches" }),
       onError: (key, error) => this.#logReconcileError("KillSwitch", key, error),
+    });
+    this.#memory = new MemorySettler({
+      busy: () =>
+        [this.#botQueue, this.#killSwitchQueue].some((queue) => queue.depth > 0 || queue.processing.size > 0),
+      rss: () => process.memoryUsage.rss(),
+      collect: memoryReducingCollection(),
+      onSettled: (before, after, ms) =>
+        logger.info(
+          {
+            rssMiB: Math.round(after / 2 ** 20),
+            freedMiB: Math.round((before - after) / 2 ** 20),
+            pauseMs: Math.round(ms),
+          },
+          "returned memory after a burst of reconciles",
+        ),
     });
     this.#events = new EventRecorder(
       this.api,
@@ -439,6 +456,7 @@ export class Operator {
       const seconds = (performance.now() - started) / 1000;
       this.metrics.reconcileTotal.inc({ controller, result });
       this.metrics.reconcileDuration.observe({ controller, result }, seconds);
+      this.#memory.noteWork();
     }
   }
 
@@ -458,6 +476,7 @@ export class Operator {
   /** Stops reconciling (in-flight reconciles finish), hands the Lease over and closes everything. */
   async stop() {
     if (this.#resyncTimer) clearTimeout(this.#resyncTimer);
+    this.#memory.stop();
     this.#poller.stop();
     await Promise.all([this.#botQueue.shutdown(), this.#killSwitchQueue.shutdown()]);
     await Promise.race([this.#events.flushed(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
