@@ -15,6 +15,7 @@ import { measureEndToEndHalt } from "./e2e/halt-e2e.ts";
 import { type BenchCluster, openBenchCluster } from "./operator/bench-env.ts";
 import { Fleet, replicaSetConvergence } from "./operator/fleet.ts";
 import { measureHaltLatency } from "./operator/halt-latency.ts";
+import { measureWriteCost } from "./operator/write-cost.ts";
 import {
   loadAverage,
   type MachineFacts,
@@ -401,6 +402,21 @@ async function fleetScenarios(cluster: BenchCluster) {
                   unit: "s",
                 },
               ]),
+        ],
+      );
+      await scenario(
+        "2w",
+        "what the API server spends per write: TradingBot status beside ConfigMap",
+        () => measureWriteCost(cluster, { objects: size, rounds: 3, log }),
+        (r) => [
+          {
+            scenario: "2",
+            metric: "API server CPU per TradingBot status write (median of 3 x N), vs a ConfigMap write",
+            value: r.tradingBotStatusMs,
+            unit: "ms",
+            baseline: r.configMapMs,
+            note: `per round (TradingBot status / ConfigMap, ms): ${r.perRound.map((x) => `${x.tradingBotStatusMs.toFixed(2)} / ${x.configMapMs.toFixed(2)}`).join(", ")}`,
+          },
         ],
       );
       halted = result !== undefined;

@@ -1,56 +1,98 @@
 // What one write costs the API server, in its own CPU time: a TradingBot status write (what a fleet halt
-// makes per bot before its pod DELETE) against a ConfigMap write of the same size, side by side, on the
-// local control plane. Explains what a fleet halt on a small machine is bound by.
+// makes per bot before its pod DELETE) beside a ConfigMap write of the same content, side by side on the
+// same control plane. Shows what a fleet halt on a small machine is bound by.
 //
-// Run:  node bench/operator/write-cost.ts [--objects=1000] [--rounds=3]
+// Run:  node bench/operator/write-cost.ts [--objects=1000] [--rounds=3]   (also part of `make bench`, scenario 2)
 import { readdirSync, readFileSync } from "node:fs";
 import type { KubeObject } from "../../operator/kube-types.ts";
 import { RESOURCES } from "../../operator/resources.ts";
 import { botManifest } from "../../test/operator/fixtures.ts";
-import { applyObjects, installCrds } from "../../test/operator/harness.ts";
-import { openBenchCluster } from "./bench-env.ts";
+import { applyObjects, installCrds, kubectlRun } from "../../test/operator/harness.ts";
+import { type BenchCluster, openBenchCluster } from "./bench-env.ts";
 
-const flag = (name: string, fallback: number) =>
-  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
-const objects = flag("objects", 1000);
-const rounds = flag("rounds", 3);
 const IN_FLIGHT = 32;
-const log = (line: string) => console.error(`[write-cost] ${line}`);
+const CLOCK_TICKS_PER_SECOND = 100;
 
-/** CPU seconds (user + system) used so far by the process whose command line names `binary` and `marker`. */
-function cpuSecondsOf(binary: string, marker: string): () => number {
+export interface WriteCost {
+  objects: number;
+  rounds: number;
+  /** Medians over the rounds, in ms of API server CPU per write. */
+  tradingBotStatusMs: number;
+  configMapMs: number;
+  ratio: number;
+  perRound: { tradingBotStatusMs: number; configMapMs: number }[];
+}
+
+/** CPU seconds (user + system) used so far by the kube-apiserver whose command line names `marker`. */
+function apiServerCpuSeconds(marker: string): () => number {
   const pid = readdirSync("/proc").find((entry) => {
     if (!/^[0-9]+$/.test(entry)) return false;
     try {
       const command = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      return command.split("\0")[0]?.endsWith(binary) && command.includes(marker);
+      return command.split("\0")[0]?.endsWith("kube-apiserver") && command.includes(marker);
     } catch {
       return false;
     }
   });
-  if (!pid) throw new Error(`no ${binary} process found`);
-  const ticksPerSecond = 100;
+  if (!pid)
+    throw new Error(`no kube-apiserver process of ${marker} found: needs the control plane started here`);
   return () => {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   };
 }
 
-async function inBatches<T>(items: T[], write: (item: T, index: number) => Promise<void>) {
+async function inBatches<T>(items: T[], write: (item: T, index: number) => Promise<unknown>) {
   for (let i = 0; i < items.length; i += IN_FLIGHT) {
     await Promise.all(items.slice(i, i + IN_FLIGHT).map((item, k) => write(item, i + k)));
   }
 }
 
-const cluster = await openBenchCluster(log);
-try {
-  await installCrds(cluster.access);
+/** A status as a halt writes it (what the fleet halt's first write per bot carries). */
+function haltedStatus(round: number, index: number) {
+  const now = new Date().toISOString();
+  return {
+    phase: "Halted",
+    observedGeneration: 1,
+    halt: { engaged: true, source: "KillSwitch/write-cost", reason: `round ${round}`, since: now },
+    conditions: [
+      {
+        type: "Ready",
+        status: "False",
+        reason: "Halted",
+        message: `round ${round} bot ${index}`,
+        observedGeneration: 1,
+        lastTransitionTime: now,
+      },
+      {
+        type: "Halted",
+        status: "True",
+        reason: "KillSwitch",
+        message: `round ${round}`,
+        observedGeneration: 1,
+        lastTransitionTime: now,
+      },
+    ],
+  };
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
+/** Creates `objects` TradingBots and ConfigMaps in a namespace of its own and writes each `rounds` times. */
+export async function measureWriteCost(
+  cluster: BenchCluster,
+  options: { objects: number; rounds: number; log: (line: string) => void },
+): Promise<WriteCost> {
+  const { objects, rounds, log } = options;
+  const marker = cluster.auditLogPath;
+  if (!marker)
+    throw new Error("the API server's CPU is read from /proc: needs the control plane started here");
+  const cpu = apiServerCpuSeconds(marker.split("/").slice(0, -2).join("/"));
   const namespace = `write-cost-${process.pid}`;
   await applyObjects(cluster.access, [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
   ]);
-  const marker = cluster.access.kubeconfigPath.split("/").slice(-2, -1)[0] ?? "";
-  const apiServerCpu = cpuSecondsOf("kube-apiserver", marker);
   const names = Array.from({ length: objects }, (_, i) => `cost-${i}`);
   await inBatches(names, async (name) => {
     await cluster.admin.create(RESOURCES.tradingBots, botManifest(namespace, name) as unknown as KubeObject);
@@ -61,77 +103,58 @@ try {
       data: {},
     });
   });
-  const status = (round: number, i: number) => ({
-    phase: "Halted",
-    observedGeneration: 1,
-    halt: {
-      engaged: true,
-      source: "KillSwitch/write-cost",
-      reason: `round ${round}`,
-      since: new Date().toISOString(),
-    },
-    conditions: [
-      {
-        type: "Ready",
-        status: "False",
-        reason: "Halted",
-        message: `round ${round} bot ${i}`,
-        observedGeneration: 1,
-        lastTransitionTime: new Date().toISOString(),
-      },
-      {
-        type: "Halted",
-        status: "True",
-        reason: "KillSwitch",
-        message: `round ${round}`,
-        observedGeneration: 1,
-        lastTransitionTime: new Date().toISOString(),
-      },
-    ],
-  });
   const measure = async (what: string, write: (name: string, index: number) => Promise<unknown>) => {
-    const before = apiServerCpu();
-    const started = performance.now();
-    await inBatches(names, async (name, index) => {
-      await write(name, index);
-    });
-    const cpuMs = ((apiServerCpu() - before) * 1000) / objects;
-    log(
-      `${what}: ${cpuMs.toFixed(2)} ms API server CPU per write, ${((performance.now() - started) / 1000).toFixed(2)} s wall for ${objects}`,
-    );
-    return cpuMs;
+    const before = cpu();
+    await inBatches(names, write);
+    const perWriteMs = ((cpu() - before) * 1000) / objects;
+    log(`${what}: ${perWriteMs.toFixed(2)} ms of API server CPU per write`);
+    return perWriteMs;
   };
-  const results: { bot: number; configMap: number }[] = [];
+  const perRound: WriteCost["perRound"] = [];
   for (let round = 1; round <= rounds; round++) {
-    const bot = await measure("TradingBot status merge patch", (name, i) =>
+    const tradingBotStatusMs = await measure("TradingBot status merge patch", (name, index) =>
       cluster.admin.mergePatch(
         RESOURCES.tradingBots,
         namespace,
         name,
-        { status: status(round, i) },
+        { status: haltedStatus(round, index) },
         "status",
       ),
     );
-    const configMap = await measure("ConfigMap merge patch      ", (name, i) =>
+    const configMapMs = await measure("ConfigMap merge patch, same content", (name, index) =>
       cluster.admin.mergePatch(RESOURCES.configMaps, namespace, name, {
-        data: { status: JSON.stringify(status(round, i)) },
+        data: { status: JSON.stringify(haltedStatus(round, index)) },
       }),
     );
-    results.push({ bot, configMap });
+    perRound.push({ tradingBotStatusMs, configMapMs });
   }
-  const median = (values: number[]) =>
-    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-  const bot = median(results.map((r) => r.bot));
-  const configMap = median(results.map((r) => r.configMap));
-  console.log(
-    JSON.stringify({
-      objects,
-      rounds,
-      apiServerCpuMsPerWrite: { tradingBotStatus: bot, configMap },
-      ratio: bot / configMap,
-      results,
-    }),
-  );
-} finally {
-  await cluster.stop();
+  const tradingBotStatusMs = median(perRound.map((r) => r.tradingBotStatusMs));
+  const configMapMs = median(perRound.map((r) => r.configMapMs));
+  await kubectlRun(cluster.access, ["delete", "namespace", namespace, "--wait=true"]);
+  return {
+    objects,
+    rounds,
+    tradingBotStatusMs,
+    configMapMs,
+    ratio: tradingBotStatusMs / configMapMs,
+    perRound,
+  };
+}
+
+if (import.meta.main) {
+  const flag = (name: string, fallback: number) =>
+    Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+  const log = (line: string) => console.error(`[write-cost] ${line}`);
+  const cluster = await openBenchCluster(log);
+  try {
+    await installCrds(cluster.access);
+    const result = await measureWriteCost(cluster, {
+      objects: flag("objects", 1000),
+      rounds: flag("rounds", 3),
+      log,
+    });
+    console.log(JSON.stringify(result));
+  } finally {
+    await cluster.stop();
+  }
 }
