@@ -11,7 +11,7 @@ import { runInNewContext } from "node:vm";
 export interface SettleInput {
   /** Reconciles finished since the last collection (or since start). */
   workSinceLast: number;
-  /** How long no reconcile has finished or waited, in ms. */
+  /** How long no reconcile has been queued, running or finishing, in ms. */
   quietForMs: number;
   /** Resident memory now, and right after the last collection (or at start). */
   rssBytes: number;
@@ -70,7 +70,7 @@ export class MemorySettler {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: MemorySettlerOptions) {
-    this.#options = { policy: DEFAULT_SETTLE_POLICY, ...options };
+    this.#options = { ...options, policy: options.policy ?? DEFAULT_SETTLE_POLICY };
     this.#baseline = options.rss();
   }
 
