@@ -5,6 +5,7 @@
 //
 // usage: node bench/run.ts [--only 1,3] [--size 1000] [--large 10000] [--quick] [more flags: --help]
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { RUNTIME_PROCESS_ENV } from "../operator/desired-state/bot-pod.ts";
@@ -371,7 +372,11 @@ async function fleetScenarios(cluster: BenchCluster) {
             value: r.fleetHaltS,
             unit: "s",
             ...(r.bots === 1000 ? { limit: 5, target: "< 5 s @ 1000" } : {}),
-            note: `deletions seen by decile (s): ${r.deletesSeenByDecileS.join(", ")}; Halted=True by decile (s): ${r.haltRecordedByDecileS.join(", ")}; phase Halted by decile (s): ${r.haltedByDecileS.join(", ")}; 429 answers: ${r.throttled}`,
+            note: `deletions seen by decile (s): ${r.deletesSeenByDecileS.join(", ")}; Halted=True by decile (s): ${r.haltRecordedByDecileS.join(", ")}; phase Halted by decile (s): ${r.haltedByDecileS.join(", ")}; 429 answers: ${r.throttled}; CPU seconds until then (of ${(availableParallelism() * r.fleetHaltS).toFixed(1)} on ${availableParallelism()} cores): ${Object.entries(
+              r.controlPlaneCpuSecondsToHalt,
+            )
+              .map(([process, seconds]) => `${process} ${seconds}`)
+              .join(", ")}`,
           },
           {
             scenario: "2",

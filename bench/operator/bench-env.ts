@@ -1,6 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { basename, join } from "node:path";
 import { WatchLineSplitter } from "../../operator/informer.ts";
 import { KubeApi, KubeClient } from "../../operator/kube-client.ts";
 import { loadConnection } from "../../operator/kubeconfig.ts";
@@ -34,6 +44,8 @@ export interface BenchCluster {
   admin: KubeApi;
   /** The API server's audit log (writes, with server timestamps); only for a control plane started here. */
   auditLogPath?: string;
+  /** Where the control plane started here keeps its state (its processes name it on their command line). */
+  stateDir?: string;
   stop(): Promise<void>;
 }
 
@@ -74,6 +86,7 @@ export async function openBenchCluster(log: (line: string) => void, fleetSize = 
     },
     admin: adminClient(controlPlane.kubeconfigPath),
     auditLogPath: controlPlane.auditLogPath,
+    stateDir,
     stop: async () => {
       await controlPlane.stop();
       rmSync(stateDir, { recursive: true, force: true });
@@ -138,6 +151,49 @@ export async function startBenchOperator(
 }
 
 /** One write as the API server's audit log records it (Metadata level, see test/cluster/config-files.ts). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) a process has used so far, or undefined once it is gone. */
+export function processCpuSeconds(pid: number | string): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The processes of the control plane started here (kube-apiserver, etcd, KWOK, ...), by binary name:
+ * the ones whose command line names the cluster's state directory. Empty for an existing cluster.
+ */
+export function controlPlaneProcesses(cluster: BenchCluster): Map<string, string> {
+  const found = new Map<string, string>();
+  if (!cluster.stateDir) return found;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const command = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (!command.slice(1).some((arg) => arg.includes(cluster.stateDir as string))) continue;
+      const binary = basename(command[0] ?? "");
+      if (!binary.startsWith("node")) found.set(binary, entry);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+/** CPU seconds used so far by each control-plane process (see controlPlaneProcesses). */
+export function controlPlaneCpuSeconds(processes: Map<string, string>): Record<string, number> {
+  const seconds: Record<string, number> = {};
+  for (const [binary, pid] of processes) {
+    const cpu = processCpuSeconds(pid);
+    if (cpu !== undefined) seconds[binary] = cpu;
+  }
+  return seconds;
+}
+
 export interface AuditEvent {
   stage: string;
   verb: string;

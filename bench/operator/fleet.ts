@@ -20,6 +20,8 @@ import {
   auditTime,
   type BenchCluster,
   type BenchOperator,
+  controlPlaneCpuSeconds,
+  controlPlaneProcesses,
   operatorUser,
   readAuditEvents,
   startBenchOperator,
@@ -231,6 +233,11 @@ export interface FleetHaltResult {
   /** The operator's CPU seconds over the halt, and its API latency: mean seconds per request by verb. */
   operatorCpuSeconds: number;
   operatorApiMeanSeconds: Record<string, number>;
+  /**
+   * CPU seconds of each control-plane process and of the operator from the KillSwitch's create until every
+   * DELETE and every Halted=True was seen: what the halt's wall time is made of on a small machine.
+   */
+  controlPlaneCpuSecondsToHalt: Record<string, number>;
 }
 
 /** Sums and counts of the operator's API latency histogram by verb, and its CPU seconds. */
@@ -481,6 +488,10 @@ export class Fleet {
     const countersBefore = operatorCounters(metricsBefore);
     const flowBefore = await flowControlCounters(this.cluster).catch(() => undefined);
     const auditFrom = this.cluster.auditLogPath ? auditLogSize(this.cluster.auditLogPath) : 0;
+    const processes = controlPlaneProcesses(this.cluster);
+    if (operator.process.pid !== undefined) processes.set("operator", String(operator.process.pid));
+    const cpuBefore = controlPlaneCpuSeconds(processes);
+    let cpuAtHalt: Record<string, number> = {};
     const started = performance.now();
     const startedWall = Date.now();
     await this.cluster.admin.create(RESOURCES.killSwitches, {
@@ -490,10 +501,21 @@ export class Fleet {
       spec: { engaged: true, reason: "bench: fleet halt", namespaces: [namespace] },
     } as KubeObject);
     const created = performance.now();
+    const deletes = this.view.until(() => deleteSeen.size >= total, `${total} pod deletions`, timeoutMs);
+    const recorded = this.view.until(
+      () => recordedSeen.size >= total,
+      `${total} bots with Halted=True`,
+      timeoutMs,
+    );
+    // What each process spent until the halt was complete (every DELETE and every Halted=True seen).
+    const halted = Promise.all([deletes, recorded]).then(() => {
+      cpuAtHalt = controlPlaneCpuSeconds(processes);
+    });
     const [deletesAt, recordedAt, haltedAt] = await Promise.all([
-      this.view.until(() => deleteSeen.size >= total, `${total} pod deletions`, timeoutMs),
-      this.view.until(() => recordedSeen.size >= total, `${total} bots with Halted=True`, timeoutMs),
+      deletes,
+      recorded,
       this.view.until(() => haltedSeen.size >= total, `${total} bots Halted`, timeoutMs),
+      halted,
     ]);
     this.view.onPod = undefined;
     this.view.onBot = undefined;
@@ -510,6 +532,12 @@ export class Fleet {
       throttled: 0,
       operatorCpuSeconds: 0,
       operatorApiMeanSeconds: {},
+      controlPlaneCpuSecondsToHalt: Object.fromEntries(
+        Object.entries(cpuAtHalt).map(([binary, seconds]) => [
+          binary,
+          round(seconds - (cpuBefore[binary] ?? 0), 2),
+        ]),
+      ),
     };
     const metricsAfter = await operator.metrics();
     result.throttled = throttledRequests(metricsAfter) - throttledBefore;

@@ -3,15 +3,18 @@
 // same control plane. Shows what a fleet halt on a small machine is bound by.
 //
 // Run:  node bench/operator/write-cost.ts [--objects=1000] [--rounds=3]   (also part of `make bench`, scenario 2)
-import { readdirSync, readFileSync } from "node:fs";
 import type { KubeObject } from "../../operator/kube-types.ts";
 import { RESOURCES } from "../../operator/resources.ts";
 import { botManifest } from "../../test/operator/fixtures.ts";
 import { applyObjects, installCrds, kubectlRun } from "../../test/operator/harness.ts";
-import { type BenchCluster, openBenchCluster } from "./bench-env.ts";
+import {
+  type BenchCluster,
+  controlPlaneProcesses,
+  openBenchCluster,
+  processCpuSeconds,
+} from "./bench-env.ts";
 
 const IN_FLIGHT = 32;
-const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface WriteCost {
   objects: number;
@@ -21,25 +24,6 @@ export interface WriteCost {
   configMapMs: number;
   ratio: number;
   perRound: { tradingBotStatusMs: number; configMapMs: number }[];
-}
-
-/** CPU seconds (user + system) used so far by the kube-apiserver whose command line names `marker`. */
-function apiServerCpuSeconds(marker: string): () => number {
-  const pid = readdirSync("/proc").find((entry) => {
-    if (!/^[0-9]+$/.test(entry)) return false;
-    try {
-      const command = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      return command.split("\0")[0]?.endsWith("kube-apiserver") && command.includes(marker);
-    } catch {
-      return false;
-    }
-  });
-  if (!pid)
-    throw new Error(`no kube-apiserver process of ${marker} found: needs the control plane started here`);
-  return () => {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  };
 }
 
 async function inBatches<T>(items: T[], write: (item: T, index: number) => Promise<unknown>) {
@@ -85,10 +69,10 @@ export async function measureWriteCost(
   options: { objects: number; rounds: number; log: (line: string) => void },
 ): Promise<WriteCost> {
   const { objects, rounds, log } = options;
-  const marker = cluster.auditLogPath;
-  if (!marker)
+  const apiServer = controlPlaneProcesses(cluster).get("kube-apiserver");
+  if (!apiServer)
     throw new Error("the API server's CPU is read from /proc: needs the control plane started here");
-  const cpu = apiServerCpuSeconds(marker.split("/").slice(0, -2).join("/"));
+  const cpu = () => processCpuSeconds(apiServer) ?? Number.NaN;
   const namespace = `write-cost-${process.pid}`;
   await applyObjects(cluster.access, [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
