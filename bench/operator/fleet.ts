@@ -176,7 +176,11 @@ export interface OperatorMemory {
   procRssMiB: number | undefined;
   /** Highest /proc RSS sampled (every second) since the previous reading. */
   peakRssMiB: number | undefined;
+  /** The operator's memory-reducing collections since the previous reading, from its log. */
+  memoryReturns: { rssMiB: number; freedMiB: number; pauseMs: number }[];
 }
+
+const MEMORY_RETURNED = "returned memory after a burst of reconciles";
 
 export interface ConvergenceResult {
   count: number;
@@ -327,6 +331,7 @@ export class Fleet {
   readonly log: Log;
   #bots = 0;
   #peak = 0;
+  #logReadTo = 0;
   readonly #sampler: NodeJS.Timeout;
 
   private constructor(cluster: BenchCluster, bench: BenchOperator, log: Log) {
@@ -388,7 +393,19 @@ export class Fleet {
       externalMiB: round(metricSum(text, "tradingbot_operator_nodejs_external_memory_bytes") / MiB, 1),
       procRssMiB: round(procRssMiB(pid) ?? Number.NaN, 1),
       peakRssMiB: round(this.#peak, 1),
+      memoryReturns: [],
     };
+    const log = this.bench.operator.logs();
+    for (const line of log.slice(this.#logReadTo).split("\n")) {
+      if (!line.includes(MEMORY_RETURNED)) continue;
+      try {
+        const { rssMiB, freedMiB, pauseMs } = JSON.parse(line) as OperatorMemory["memoryReturns"][number];
+        reading.memoryReturns.push({ rssMiB, freedMiB, pauseMs });
+      } catch {
+        // Not a JSON log line (a line of stderr that mentions it): not a reading.
+      }
+    }
+    this.#logReadTo = log.length;
     this.#peak = 0;
     return reading;
   }
