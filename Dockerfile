@@ -10,7 +10,7 @@
 # what it was. Refresh: docker buildx imagetools inspect node:24-bookworm-slim
 ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
-# --- build: every dependency, TypeScript compiled to dist/ --------------------------------------------------
+# --- build: every dependency, TypeScript compiled to dist/ (the bot runtime as one bundled file) -----------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

@@ -52,7 +52,7 @@ $(DEPS_STAMP): package-lock.json $(NODE_BIN)
 	@touch $@
 
 .PHONY: build
-build: deps ## Compile TypeScript to dist/ (with the runtime's SQL migrations beside their module).
+build: deps ## Compile TypeScript to dist/ (the bot runtime as one bundle, its SQL migrations beside it).
 	npm run --silent build
 
 .PHONY: lint

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: V8's settings apply to all the code loaded after them.
+import "./v8-settings.ts";
 import { RUNTIME_EXIT_CODES } from "../api/v1alpha1/runtime-config.ts";
 import { runAuditVerify } from "./cli/audit-verify-command.ts";
 import { parseAuditVerifyFlags, parseMigrateFlags, parseRunFlags, USAGE, UsageError } from "./cli/flags.ts";

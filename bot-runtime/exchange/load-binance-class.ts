@@ -6,7 +6,8 @@ import type { binance } from "ccxt";
 
 // ccxt's package entry point loads every exchange it supports (about 65 MB more resident memory than one
 // exchange class). Its package.json "exports" only exposes ".", so the binance class is imported by file
-// URL from the installed package folder, found through Node's own resolution.
+// URL from the installed package folder, found through Node's own resolution. The production bundle
+// (bot-runtime/bundle.ts) imports that same file statically instead.
 
 export type BinanceClass = typeof binance;
 

@@ -15,7 +15,7 @@ export type Migration = { version: number; name: string; sql: string; checksum: 
 const MIGRATION_FILE = /^([0-9]{4})_([a-z0-9_]+)\.sql$/;
 const MIGRATION_LOCK_KEY = 7_202_605_211; // any constant shared by every runtime version
 
-/** The migrations folder, beside this module (`npm run build` copies the .sql files into dist/). */
+/** The migrations folder beside this module or the bundle (`npm run build` copies the .sql files). */
 export function migrationsDir(): string {
   return join(dirname(fileURLToPath(import.meta.url)), "migrations");
 }

@@ -113,6 +113,7 @@ describe("buildBotPod", () => {
     const env = botContainer().env as AnyRecord[];
     expect(env).toContainEqual({ name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --v8-pool-size=1" });
     expect(env).toContainEqual({ name: "MALLOC_ARENA_MAX", value: "2" });
+    expect(env).toContainEqual({ name: "MALLOC_MMAP_THRESHOLD_", value: "8192" });
     expect(env.filter((variable) => (variable.valueFrom as AnyRecord | undefined)?.secretKeyRef)).toEqual([]);
   });
 

@@ -142,7 +142,12 @@ describe("a TradingBot", () => {
       container?.volumeMounts?.filter((m) => m.name.endsWith("credentials")).every((m) => m.readOnly),
     ).toBe(true);
     // The pod IP from the downward API and the runtime's memory settings: never a secret.
-    expect(container?.env?.map((e) => e.name)).toEqual(["POD_IP", "NODE_OPTIONS", "MALLOC_ARENA_MAX"]);
+    expect(container?.env?.map((e) => e.name)).toEqual([
+      "POD_IP",
+      "NODE_OPTIONS",
+      "MALLOC_ARENA_MAX",
+      "MALLOC_MMAP_THRESHOLD_",
+    ]);
     expect(container?.env?.some((e) => e.valueFrom?.secretKeyRef)).toBe(false);
     expect(container?.envFrom).toBeUndefined();
     expect(container?.resources?.limits).toMatchObject({ memory: "256Mi" });
