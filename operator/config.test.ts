@@ -24,6 +24,14 @@ describe("loadConfig", () => {
     expect(config.leaderElect).toBe(false);
   });
 
+  it("returns memory after bursts unless told not to, and names the flag of a bad value", () => {
+    expect(loadConfig([], {}).returnMemoryAfterBursts).toBe(true);
+    expect(loadConfig(["--return-memory-after-bursts=false"], {}).returnMemoryAfterBursts).toBe(false);
+    expect(() => loadConfig(["--return-memory-after-bursts=sometimes"], {})).toThrow(
+      /--return-memory-after-bursts/,
+    );
+  });
+
   it("writes KillSwitch status only when it sees every namespace, unless told otherwise", () => {
     expect(loadConfig([], {}).killSwitchStatus).toBe(true);
     expect(loadConfig(["--namespaces=a"], {}).killSwitchStatus).toBe(false);

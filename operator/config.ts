@@ -117,6 +117,8 @@ export const OperatorConfig = z.strictObject({
   resyncPeriod: duration(10_000).prefault("10m"),
   /** How long past its grace period a bot pod may take to go before a deleted bot force-deletes it. */
   deletionMargin: duration(0).prefault("30s"),
+  /** A memory-reducing collection once quiet after a burst (operator/memory-settle.ts); off trades memory for no pause. */
+  returnMemoryAfterBursts: boolean.default(true),
 });
 export type OperatorConfig = Omit<z.output<typeof OperatorConfig>, "identity" | "killSwitchStatus"> & {
   identity: string;
@@ -166,7 +168,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
     if (value === undefined) {
       const next = argv[i + 1];
       if (
-        (field === "leaderElect" || field === "killSwitchStatus") &&
+        (field === "leaderElect" || field === "killSwitchStatus" || field === "returnMemoryAfterBursts") &&
         (next === undefined || next.startsWith("--"))
       ) {
         value = "true";

@@ -142,7 +142,7 @@ export class Operator {
       busy: () =>
         [this.#botQueue, this.#killSwitchQueue].some((queue) => queue.depth > 0 || queue.processing.size > 0),
       rss: () => process.memoryUsage.rss(),
-      collect: memoryReducingCollection(),
+      collect: config.returnMemoryAfterBursts ? memoryReducingCollection() : undefined,
       onSettled: (before, after, ms) =>
         logger.info(
           {

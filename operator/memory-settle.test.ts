@@ -58,6 +58,19 @@ describe("MemorySettler", () => {
     settler.stop();
   });
 
+  it("never looks at memory again when it has no collection (--return-memory-after-bursts=false)", async () => {
+    let rssReads = 0;
+    const rss = () => {
+      rssReads += 1;
+      return 500 * MiB;
+    };
+    const settler = new MemorySettler({ policy, busy: () => false, rss, collect: undefined });
+    for (let i = 0; i < 10; i++) settler.noteWork();
+    await tick(120);
+    expect(rssReads).toBe(1);
+    settler.stop();
+  });
+
   it("does not collect while reconciles are queued or running", async () => {
     let busy = true;
     let collected = 0;

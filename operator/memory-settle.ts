@@ -57,7 +57,8 @@ export interface MemorySettlerOptions {
   /** Whether anything is queued or being reconciled. */
   busy: () => boolean;
   rss: () => number;
-  collect: () => void;
+  /** The collection; undefined turns the settler off (nothing is ever collected). */
+  collect: (() => void) | undefined;
   onSettled?: (before: number, after: number, ms: number) => void;
 }
 
@@ -76,6 +77,7 @@ export class MemorySettler {
 
   /** One reconcile finished. */
   noteWork(now = Date.now()) {
+    if (!this.#options.collect) return;
     this.#work += 1;
     this.#lastWorkAt = now;
     if (this.#timer === undefined && this.#work >= this.#options.policy.minWork) {
@@ -108,7 +110,7 @@ export class MemorySettler {
       return;
     }
     const started = performance.now();
-    collect();
+    collect?.();
     const after = rss();
     this.#baseline = after;
     this.#work = 0;

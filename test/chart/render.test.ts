@@ -156,6 +156,7 @@ describe("the Helm chart", () => {
       runtimeMirrorInterval: 30_000,
       resyncPeriod: 300_000,
       deletionMargin: 45_000,
+      returnMemoryAfterBursts: false,
       monitoringNamespaceSelector: { "kubernetes.io/metadata.name": "observability" },
     });
   });
