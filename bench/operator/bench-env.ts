@@ -150,7 +150,6 @@ export async function startBenchOperator(
   };
 }
 
-/** One write as the API server's audit log records it (Metadata level, see test/cluster/config-files.ts). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /** CPU seconds (user + system) a process has used so far, or undefined once it is gone. */
@@ -194,6 +193,7 @@ export function controlPlaneCpuSeconds(processes: Map<string, string>): Record<s
   return seconds;
 }
 
+/** One write as the API server's audit log records it (Metadata level, see test/cluster/config-files.ts). */
 export interface AuditEvent {
   stage: string;
   verb: string;
