@@ -127,6 +127,8 @@ export type OperatorConfig = Omit<z.output<typeof OperatorConfig>, "identity" | 
 
 type Field = keyof z.input<typeof OperatorConfig>;
 const FIELDS = Object.keys(OperatorConfig.shape) as Field[];
+/** Boolean flags that may stand alone (`--leader-elect` means `--leader-elect=true`). */
+const BARE_BOOLEAN_FIELDS = new Set<Field>(["leaderElect", "killSwitchStatus", "returnMemoryAfterBursts"]);
 
 const flagOf = (field: string) => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 const envOf = (field: string) =>
@@ -167,10 +169,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
     let value: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
     if (value === undefined) {
       const next = argv[i + 1];
-      if (
-        (field === "leaderElect" || field === "killSwitchStatus" || field === "returnMemoryAfterBursts") &&
-        (next === undefined || next.startsWith("--"))
-      ) {
+      if (BARE_BOOLEAN_FIELDS.has(field) && (next === undefined || next.startsWith("--"))) {
         value = "true";
       } else {
         value = next;

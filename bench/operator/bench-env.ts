@@ -150,6 +150,16 @@ export async function startBenchOperator(
   };
 }
 
+/** Runs `work` over `items`, `concurrency` at a time (how a fleet arrives: many clients at once). */
+export async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /** CPU seconds (user + system) a process has used so far, or undefined once it is gone. */

@@ -22,6 +22,7 @@ import {
   type BenchOperator,
   controlPlaneCpuSeconds,
   controlPlaneProcesses,
+  inParallel,
   operatorUser,
   readAuditEvents,
   startBenchOperator,
@@ -38,16 +39,6 @@ const REPLICA_SETS = {
   plural: "replicasets",
   namespaced: true,
 };
-
-/** Runs `work` over `items`, `concurrency` at a time (how a fleet arrives: many clients at once). */
-async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<unknown>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await work(items[next++] as T);
-    }),
-  );
-}
 
 interface PodState {
   running: boolean;

@@ -10,6 +10,7 @@ import { applyObjects, installCrds, kubectlRun } from "../../test/operator/harne
 import {
   type BenchCluster,
   controlPlaneProcesses,
+  inParallel,
   openBenchCluster,
   processCpuSeconds,
 } from "./bench-env.ts";
@@ -24,12 +25,6 @@ export interface WriteCost {
   configMapMs: number;
   ratio: number;
   perRound: { tradingBotStatusMs: number; configMapMs: number }[];
-}
-
-async function inBatches<T>(items: T[], write: (item: T, index: number) => Promise<unknown>) {
-  for (let i = 0; i < items.length; i += IN_FLIGHT) {
-    await Promise.all(items.slice(i, i + IN_FLIGHT).map((item, k) => write(item, i + k)));
-  }
 }
 
 /** A status as a halt writes it (what the fleet halt's first write per bot carries). */
@@ -78,7 +73,7 @@ export async function measureWriteCost(
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
   ]);
   const names = Array.from({ length: objects }, (_, i) => `cost-${i}`);
-  await inBatches(names, async (name) => {
+  await inParallel(names, IN_FLIGHT, async (name) => {
     await cluster.admin.create(RESOURCES.tradingBots, botManifest(namespace, name) as unknown as KubeObject);
     await cluster.admin.create(RESOURCES.configMaps, {
       apiVersion: "v1",
@@ -89,7 +84,11 @@ export async function measureWriteCost(
   });
   const measure = async (what: string, write: (name: string, index: number) => Promise<unknown>) => {
     const before = cpu();
-    await inBatches(names, write);
+    await inParallel(
+      names.map((name, index) => ({ name, index })),
+      IN_FLIGHT,
+      ({ name, index }) => write(name, index),
+    );
     const perWriteMs = ((cpu() - before) * 1000) / objects;
     log(`${what}: ${perWriteMs.toFixed(2)} ms of API server CPU per write`);
     return perWriteMs;
