@@ -63,18 +63,18 @@ lint: deps ## Lint and format-check (Biome) and type-check everything, tests inc
 .PHONY: crds
 crds: deps ## Generate crds/, docs/api.md tables and the chart's generated files from their TypeScript sources.
 	node api/crdgen/main.ts
-	node operator/rbac-gen.ts
+	node operator/ops/rbac-gen.ts
 	node charts/generate.ts
 
 .PHONY: crds-check
 crds-check: deps ## Fail when a generated file (crds/, docs/api.md, chart files, config/) is out of date.
 	node api/crdgen/main.ts --check
-	node operator/rbac-gen.ts --check
+	node operator/ops/rbac-gen.ts --check
 	node charts/generate.ts --check
 
 .PHONY: rbac
-rbac: deps ## Generate config/rbac/ from the operator's rule list (operator/rbac-rules.ts).
-	node operator/rbac-gen.ts
+rbac: deps ## Generate config/rbac/ from the operator's rule list (operator/ops/rbac-rules.ts).
+	node operator/ops/rbac-gen.ts
 
 .PHONY: fmt
 fmt: deps ## Format the code in place.

@@ -1,5 +1,5 @@
 // The Prometheus alerts shipped with the chart (PrometheusRule) and in config/prometheus/. Every metric
-// named here is one the operator (operator/metrics.ts) or the bot runtime
+// named here is one the operator (operator/ops/metrics.ts) or the bot runtime
 // (bot-runtime/observability/metrics.ts) exports; test/chart/monitoring.test.ts holds them to that.
 //
 // Labels the expressions rely on: `namespace` and `pod` come from the scrape (ServiceMonitor, PodMonitor);

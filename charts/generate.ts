@@ -1,7 +1,7 @@
 // `make chart-files`: writes the chart's generated files, and the kubebuilder-style copies under config/,
 // from their one source each:
 //   crds/*.yaml (from `make crds`)      -> charts/tradingbot-operator/crds/ (identical copies)
-//   operator/rbac-rules.ts              -> charts/tradingbot-operator/files/rbac-rules.yaml
+//   operator/ops/rbac-rules.ts              -> charts/tradingbot-operator/files/rbac-rules.yaml
 //   operator/names.ts, api/v1alpha1     -> charts/tradingbot-operator/files/bot-pods.yaml
 //   charts/alerts.ts                    -> charts/tradingbot-operator/files/prometheus-rules.yaml,
 //                                          config/prometheus/prometheus-rule.yaml
@@ -23,7 +23,7 @@ import {
   OPERATOR_NAME,
   OPERATOR_NAMESPACE,
   type PolicyRule,
-} from "../operator/rbac-rules.ts";
+} from "../operator/ops/rbac-rules.ts";
 import { prometheusRuleGroups } from "./alerts.ts";
 import { grafanaDashboard } from "./dashboard.ts";
 
@@ -51,7 +51,7 @@ function ruleData({ why, ...rule }: PolicyRule) {
 
 function rbacRulesFile(): string {
   return (
-    header("operator/rbac-rules.ts") +
+    header("operator/ops/rbac-rules.ts") +
     "# The chart's templates render these rules, each with its `why` as a comment: botNamespaceRules as a\n" +
     "# ClusterRole (all namespaces) or as one Role per watched namespace, clusterRules always as a ClusterRole,\n" +
     "# leaderElectionRules as a Role in the release namespace (naming the configured Lease instead of\n" +

@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 import { pino } from "pino";
 import { ConfigError, configUsage, loadConfig, type OperatorConfig } from "./config.ts";
-import { describeError } from "./informer.ts";
-import { loadConnection } from "./kubeconfig.ts";
+import { describeError } from "./kube/informer.ts";
+import { loadConnection } from "./kube/kubeconfig.ts";
 import { Operator } from "./manager.ts";
 
 // tradingbot-operator: reconciles TradingBots into locked-down pods and enforces every kill switch.

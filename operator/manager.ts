@@ -1,29 +1,35 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import type { TradingBotSpec } from "../api/v1alpha1/index.ts";
-import { forgetBotSpec, type KillSwitchObject, killSwitchView, type TradingBotObject } from "./bot-spec.ts";
-import { trimObject, trimPod, trimSecret } from "./cache-trim.ts";
 import type { OperatorConfig } from "./config.ts";
-import { EventRecorder } from "./events.ts";
-import { killSwitchSelects } from "./halt.ts";
-import { startHealthServer, startMetricsServer } from "./health-server.ts";
-import { describeError, Informer } from "./informer.ts";
-import { deepEqual } from "./json-compare.ts";
-import { ApiError, KubeApi, KubeClient, NotLeaderError } from "./kube-client.ts";
-import type { ConfigMap, KubeObject, NetworkPolicy, Pod, ServiceAccount } from "./kube-types.ts";
-import type { ConnectionSource } from "./kubeconfig.ts";
-import { LeaderElector } from "./leader-election.ts";
-import { MemorySettler, memoryReducingCollection } from "./memory-settle.ts";
-import { createMetrics, type FleetSnapshot, type Metrics, sourceKind } from "./metrics.ts";
-import { MANAGED_BY_SELECTOR, objectKey } from "./names.ts";
-import { ObjectCache } from "./object-cache.ts";
-import { isPodReady, isTerminating, type RestartHistory } from "./pod-lifecycle.ts";
-import { reconcileKillSwitch } from "./reconcile-killswitch.ts";
-import { type Caches, reconcileTradingBot } from "./reconcile-tradingbot.ts";
-import { RESOURCES, type ResourceType } from "./resources.ts";
-import { RuntimePoller } from "./runtime-status.ts";
-import { SecretFactsSource } from "./secret-facts.ts";
-import { WorkQueue } from "./work-queue.ts";
+import { reconcileKillSwitch } from "./killswitch/reconcile.ts";
+import { trimObject, trimPod, trimSecret } from "./kube/cache-trim.ts";
+import { ApiError, KubeApi, KubeClient, NotLeaderError } from "./kube/client.ts";
+import { EventRecorder } from "./kube/events.ts";
+import { describeError, Informer } from "./kube/informer.ts";
+import { deepEqual } from "./kube/json-compare.ts";
+import type { ConnectionSource } from "./kube/kubeconfig.ts";
+import { LeaderElector } from "./kube/leader-election.ts";
+import { ObjectCache, objectKey } from "./kube/object-cache.ts";
+import type { ResourceType } from "./kube/resources.ts";
+import type { ConfigMap, KubeObject, NetworkPolicy, Pod, ServiceAccount } from "./kube/types.ts";
+import { WorkQueue } from "./kube/work-queue.ts";
+import { FIELD_MANAGER, MANAGED_BY_SELECTOR, REPORTING_CONTROLLER } from "./names.ts";
+import { startHealthServer, startMetricsServer } from "./ops/health-server.ts";
+import { MemorySettler, memoryReducingCollection } from "./ops/memory-settle.ts";
+import { createMetrics, type FleetSnapshot, type Metrics, sourceKind } from "./ops/metrics.ts";
+import { RESOURCES } from "./resources.ts";
+import { killSwitchSelects } from "./tradingbot/halt.ts";
+import { isPodReady, isTerminating, type RestartHistory } from "./tradingbot/pod-lifecycle.ts";
+import { type Caches, reconcileTradingBot } from "./tradingbot/reconcile.ts";
+import { RuntimePoller } from "./tradingbot/runtime-poller.ts";
+import { SecretFactsSource } from "./tradingbot/secret-facts.ts";
+import {
+  forgetBotSpec,
+  type KillSwitchObject,
+  killSwitchView,
+  type TradingBotObject,
+} from "./tradingbot/spec.ts";
 
 // Wiring: one connection and client, the watches and their caches, the event handlers that map changes
 // to queue keys, leader election, the work queues, the runtime poller and the HTTP endpoints.
@@ -110,7 +116,7 @@ export class Operator {
         this.metrics.recordApiResponse(verb, resource, code, seconds),
       mayWrite: () => this.#mayWrite(),
     });
-    this.api = new KubeApi(this.client);
+    this.api = new KubeApi(this.client, FIELD_MANAGER);
 
     this.caches = {
       bots: new ObjectCache<TradingBotObject>(trimObject),
@@ -153,13 +159,14 @@ export class Operator {
           "returned memory after a burst of reconciles",
         ),
     });
-    this.#events = new EventRecorder(
-      this.api,
-      config.identity,
-      this.metrics,
+    this.#events = new EventRecorder({
+      api: this.api,
+      controller: REPORTING_CONTROLLER,
+      instance: config.identity,
       logger,
-      () => this.#botQueue.depth > 0,
-    );
+      busy: () => this.#botQueue.depth > 0,
+      onResult: (reason, result) => this.metrics.events.inc({ reason, result }),
+    });
     this.#secretFacts = new SecretFactsSource(this.api, this.caches.secrets);
     this.#poller = new RuntimePoller({
       pods: this.caches.pods,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { botLabels, derivedName, podNameFor, splitKey } from "./names.ts";
+import { botLabels, derivedName, podNameFor } from "./names.ts";
 
 describe("derivedName", () => {
   it("appends the suffix to short names", () => {
@@ -27,12 +27,5 @@ describe("botLabels", () => {
     const labels = botLabels("z".repeat(100));
     expect(labels["trading.botops.dev/bot"]?.length).toBeLessThanOrEqual(63);
     expect(labels["app.kubernetes.io/managed-by"]).toBe("tradingbot-operator");
-  });
-});
-
-describe("splitKey", () => {
-  it("splits namespace/name and reads a bare name as cluster-scoped", () => {
-    expect(splitKey("t/bot")).toEqual({ namespace: "t", name: "bot" });
-    expect(splitKey("fleet")).toEqual({ namespace: "", name: "fleet" });
   });
 });

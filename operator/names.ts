@@ -66,14 +66,3 @@ export function botLabels(botName: string): Record<string, string> {
     [LABELS.bot]: value,
   };
 }
-
-export function objectKey(namespace: string | undefined, name: string): string {
-  return namespace ? `${namespace}/${name}` : name;
-}
-
-export function splitKey(key: string): { namespace: string; name: string } {
-  const slash = key.indexOf("/");
-  return slash < 0
-    ? { namespace: "", name: key }
-    : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-}

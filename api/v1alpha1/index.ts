@@ -1,5 +1,6 @@
 export * from "./group.ts";
 export * from "./killswitch.ts";
+export * from "./label-selector.ts";
 export * from "./meta.ts";
 export * from "./rules.ts";
 export * from "./runtime-config.ts";

@@ -11,9 +11,10 @@ import {
   statSync,
 } from "node:fs";
 import { basename, join } from "node:path";
-import { WatchLineSplitter } from "../../operator/informer.ts";
-import { KubeApi, KubeClient } from "../../operator/kube-client.ts";
-import { loadConnection } from "../../operator/kubeconfig.ts";
+import { KubeApi, KubeClient } from "../../operator/kube/client.ts";
+import { WatchLineSplitter } from "../../operator/kube/informer.ts";
+import { loadConnection } from "../../operator/kube/kubeconfig.ts";
+import { FIELD_MANAGER } from "../../operator/names.ts";
 import { locateBinaries } from "../../test/cluster/binaries.ts";
 import { startControlPlane } from "../../test/cluster/control-plane.ts";
 import {
@@ -50,7 +51,10 @@ export interface BenchCluster {
 }
 
 const adminClient = (kubeconfigPath: string) =>
-  new KubeApi(new KubeClient(loadConnection(kubeconfigPath), { qps: 100_000, burst: 100_000 }));
+  new KubeApi(
+    new KubeClient(loadConnection(kubeconfigPath), { qps: 100_000, burst: 100_000 }),
+    FIELD_MANAGER,
+  );
 
 /**
  * `fleetSize`: the most bots a run will have at once. A fake node takes about 1280 bot pods (64 CPUs at

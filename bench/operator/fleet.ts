@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { KubeObject } from "../../operator/kube-types.ts";
+import type { KubeObject } from "../../operator/kube/types.ts";
 import { RESOURCES } from "../../operator/resources.ts";
 import { botManifest } from "../../test/operator/fixtures.ts";
 import { applyObjects, kubectlRun } from "../../test/operator/harness.ts";

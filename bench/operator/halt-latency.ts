@@ -6,7 +6,7 @@
 // Run:  node bench/operator/halt-latency.ts [--halts=100]
 //       (starts the local control plane; or USE_EXISTING_CLUSTER=true KUBECONFIG=... for an existing one)
 import { setTimeout as sleep } from "node:timers/promises";
-import type { KubeApi } from "../../operator/kube-client.ts";
+import type { KubeApi } from "../../operator/kube/client.ts";
 import { RESOURCES } from "../../operator/resources.ts";
 import { botManifest } from "../../test/operator/fixtures.ts";
 import { applyObjects } from "../../test/operator/harness.ts";

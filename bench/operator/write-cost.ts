@@ -3,7 +3,7 @@
 // same control plane. Shows what a fleet halt on a small machine is bound by.
 //
 // Run:  node bench/operator/write-cost.ts [--objects=1000] [--rounds=3]   (also part of `make bench`, scenario 2)
-import type { KubeObject } from "../../operator/kube-types.ts";
+import type { KubeObject } from "../../operator/kube/types.ts";
 import { RESOURCES } from "../../operator/resources.ts";
 import { botManifest } from "../../test/operator/fixtures.ts";
 import { applyObjects, installCrds, kubectlRun } from "../../test/operator/harness.ts";

@@ -4,7 +4,7 @@ import {
   RuntimeConfig,
   type TradingBotSpec,
 } from "../../api/v1alpha1/index.ts";
-import type { ConfigMap } from "../kube-types.ts";
+import type { ConfigMap } from "../kube/types.ts";
 import { configMapNameFor, shortHash } from "../names.ts";
 import { type BotIdentity, ownedMetadata } from "./bot-identity.ts";
 

@@ -1,5 +1,5 @@
 import { API_VERSION, TRADING_BOT } from "../../api/v1alpha1/index.ts";
-import type { ObjectMeta, OwnerReference } from "../kube-types.ts";
+import type { ObjectMeta, OwnerReference } from "../kube/types.ts";
 import { botLabels } from "../names.ts";
 
 /** What the builders need to know about the TradingBot an object belongs to. */

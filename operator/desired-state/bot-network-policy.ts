@@ -1,5 +1,5 @@
 import { type EgressPeer, RUNTIME_STATUS_PORT, type TradingBotSpec } from "../../api/v1alpha1/index.ts";
-import type { NetworkPolicy, NetworkPolicyPeer } from "../kube-types.ts";
+import type { NetworkPolicy, NetworkPolicyPeer } from "../kube/types.ts";
 import { botLabelValue, LABELS, MANAGED_BY_VALUE, networkPolicyNameFor } from "../names.ts";
 import { type BotIdentity, ownedMetadata } from "./bot-identity.ts";
 

@@ -5,7 +5,7 @@ import {
   RUNTIME_STATUS_PORT,
   type TradingBotSpec,
 } from "../../api/v1alpha1/index.ts";
-import type { Pod } from "../kube-types.ts";
+import type { Pod } from "../kube/types.ts";
 import { ANNOTATIONS, configMapNameFor, podNameFor, serviceAccountNameFor, shortHash } from "../names.ts";
 import { type BotIdentity, ownedMetadata } from "./bot-identity.ts";
 

@@ -1,4 +1,4 @@
-import type { ServiceAccount } from "../kube-types.ts";
+import type { ServiceAccount } from "../kube/types.ts";
 import { serviceAccountNameFor } from "../names.ts";
 import { type BotIdentity, ownedMetadata } from "./bot-identity.ts";
 

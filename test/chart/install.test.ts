@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BOT_NAMESPACE_RULES, CLUSTER_RULES } from "../../operator/rbac-rules.ts";
+import { BOT_NAMESPACE_RULES, CLUSTER_RULES } from "../../operator/ops/rbac-rules.ts";
 import { clusterContext } from "../support/context.ts";
 import { adminKubeConfig, createTestNamespace, type TestNamespace } from "../support/kube.ts";
 import { kubectl } from "../support/kubectl.ts";

@@ -11,7 +11,7 @@ import { ALERT_GROUPS } from "../../charts/alerts.ts";
 import { dashboardExpressions, grafanaDashboard } from "../../charts/dashboard.ts";
 import { BOT_PODS } from "../../charts/generate.ts";
 import { buildBotPod } from "../../operator/desired-state/bot-pod.ts";
-import { createMetrics as createOperatorMetrics } from "../../operator/metrics.ts";
+import { createMetrics as createOperatorMetrics } from "../../operator/ops/metrics.ts";
 import { ALL_OPTIONS_VALUES, findManifest, REPO_ROOT, renderChart } from "./helm.ts";
 
 /** Every series name the two registries can expose (histograms as _bucket, _sum and _count). */

@@ -12,7 +12,7 @@ import {
   CLUSTER_RULES,
   LEADER_ELECTION_RULES,
   type PolicyRule,
-} from "../../operator/rbac-rules.ts";
+} from "../../operator/ops/rbac-rules.ts";
 import {
   ALL_OPTIONS_VALUES,
   CHART_PATH,

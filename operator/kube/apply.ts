@@ -1,0 +1,112 @@
+import type { Logger } from "pino";
+import { isAlreadyExists, isNotFound, type KubeApi } from "./client.ts";
+import { deepEqual, holdsDesiredFields } from "./json-compare.ts";
+import { createMergePatch } from "./merge-patch.ts";
+import { ObjectCache } from "./object-cache.ts";
+import { CORE_RESOURCES, type ResourceType } from "./resources.ts";
+import type { KubeObject, Pod } from "./types.ts";
+
+// The writes. Each one first compares with the cache and makes no request when the API already holds
+// the desired state; each response goes back into the cache, so the next decision sees the write.
+
+/**
+ * An owned object as desired: nothing when the cached object already holds every desired field; a
+ * plain create when there is none (half the API server's work of an apply, which matters when a fleet
+ * arrives); otherwise server-side apply, which takes the fields back from whoever changed them. The
+ * desired object always names every field the operator owns (empty lists included), so an apply never
+ * has to remove a field the create set.
+ */
+export async function applyOwnedObject<T extends KubeObject>(
+  api: KubeApi,
+  type: ResourceType,
+  cache: ObjectCache<T>,
+  desired: T,
+  logger: Logger,
+): Promise<T> {
+  const cached = cache.get(ObjectCache.keyOf(desired));
+  if (cached && holdsDesiredFields(desired, cached)) return cached;
+  if (!cached) {
+    try {
+      const created = await api.create(type, desired);
+      cache.upsert(created);
+      return created;
+    } catch (error) {
+      // There is one, outside the cache (its labels were edited away): apply over it.
+      if (!isAlreadyExists(error)) throw error;
+    }
+  }
+  const applied = await api.apply(type, desired);
+  cache.upsert(applied);
+  if (!holdsDesiredFields(desired, applied)) {
+    // The comparison and the server disagree: every resync would write again. Worth a loud log.
+    logger.warn(
+      { kind: type.kind, object: ObjectCache.keyOf(desired) },
+      "applied object still differs from the desired state",
+    );
+  }
+  return applied;
+}
+
+/** Writes an object's status (merge patch on the status subresource) when it changed. */
+export async function writeStatus<S extends object, T extends KubeObject & { status?: S }>(
+  api: KubeApi,
+  type: ResourceType,
+  cache: ObjectCache<T>,
+  object: T,
+  next: S,
+): Promise<T> {
+  const current = object.status ?? {};
+  if (deepEqual(current, next)) return object;
+  const updated = await api.mergePatch<T>(
+    type,
+    object.metadata.namespace,
+    object.metadata.name,
+    { status: createMergePatch(current, next) },
+    "status",
+  );
+  cache.upsert(updated);
+  return updated;
+}
+
+export async function createPod(api: KubeApi, cache: ObjectCache<Pod>, pod: Pod): Promise<Pod> {
+  const created = await api.create(CORE_RESOURCES.pods, pod);
+  cache.upsert(created);
+  return created;
+}
+
+/**
+ * Deletes this incarnation of the pod (uid precondition), with its own grace period unless one is
+ * given. Resolves to the pod as it is afterwards: terminating, or undefined once gone.
+ */
+export async function deletePod(
+  api: KubeApi,
+  cache: ObjectCache<Pod>,
+  pod: Pod,
+  gracePeriodSeconds?: number,
+): Promise<Pod | undefined> {
+  const key = ObjectCache.keyOf(pod);
+  try {
+    const result = await api.delete<Pod | { kind?: string }>(
+      CORE_RESOURCES.pods,
+      pod.metadata.namespace,
+      pod.metadata.name,
+      {
+        uid: pod.metadata.uid,
+        gracePeriodSeconds,
+      },
+    );
+    const after = result as Pod;
+    if (after.kind === "Pod" && after.metadata?.deletionTimestamp) {
+      cache.upsert(after);
+      return cache.get(key);
+    }
+    cache.remove(key, after.metadata?.resourceVersion);
+    return undefined;
+  } catch (error) {
+    if (isNotFound(error)) {
+      cache.remove(key);
+      return undefined;
+    }
+    throw error;
+  }
+}

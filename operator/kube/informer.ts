@@ -1,0 +1,257 @@
+import type { IncomingMessage } from "node:http";
+import type { Logger } from "pino";
+import { ApiError, CONTENT_TYPES, isGone, type KubeApi } from "./client.ts";
+import { ObjectCache } from "./object-cache.ts";
+import { type ResourceType, resourcePath } from "./resources.ts";
+import type { KubeObject } from "./types.ts";
+
+export interface InformerOptions<T extends KubeObject> {
+  api: KubeApi;
+  type: ResourceType;
+  /** Only this namespace; undefined: every namespace (or a cluster-scoped kind). */
+  namespace?: string;
+  labelSelector?: string;
+  /** List and watch PartialObjectMetadata: names and versions without contents (Secrets). */
+  metadataOnly?: boolean;
+  /** Where objects go; its subscribers hear of every change. */
+  cache: ObjectCache<T>;
+  onRestart: (reason: "closed" | "expired" | "error" | "relist") => void;
+  logger: Logger;
+  pageSize?: number;
+}
+
+interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: KubeObject & { code?: number; reason?: string; message?: string };
+}
+
+const WATCH_TIMEOUT_SECONDS = 300;
+const INITIAL_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+
+/** Exponential backoff with full jitter, for the n-th consecutive failure (n >= 1). */
+export function watchBackoffMs(failures: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(MAX_BACKOFF_MS, INITIAL_BACKOFF_MS * 2 ** Math.max(0, failures - 1));
+  return ceiling / 2 + random() * (ceiling / 2);
+}
+
+/** Splits a watch stream into its newline-delimited JSON events (UTF-8 safe: splits bytes, not text). */
+export class WatchLineSplitter {
+  #rest: Buffer | undefined;
+
+  push(chunk: Buffer | string): string[] {
+    let data = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    if (this.#rest) data = Buffer.concat([this.#rest, data]);
+    const lines: string[] = [];
+    let start = 0;
+    for (let end = data.indexOf(10, start); end >= 0; end = data.indexOf(10, start)) {
+      if (end > start) lines.push(data.toString("utf8", start, end));
+      start = end + 1;
+    }
+    this.#rest = start < data.length ? data.subarray(start) : undefined;
+    return lines;
+  }
+}
+
+/**
+ * List + watch of one kind into an ObjectCache. A watch that ends is resumed from the last seen
+ * resourceVersion (bookmarks keep it fresh); 410 Gone and expired versions relist; network errors and
+ * API-server restarts back off and retry forever. Each restart is counted through `onRestart`.
+ */
+export class Informer<T extends KubeObject> {
+  readonly #options: InformerOptions<T>;
+  #resourceVersion: string | undefined;
+  #stopped = false;
+  #response: IncomingMessage | undefined;
+  #sleepTimer: NodeJS.Timeout | undefined;
+  #wakeUp: (() => void) | undefined;
+  #synced = false;
+  #syncWaiters: (() => void)[] = [];
+  #loop: Promise<void> | undefined;
+  #relistRequested = false;
+
+  constructor(options: InformerOptions<T>) {
+    this.#options = options;
+  }
+
+  get synced() {
+    return this.#synced;
+  }
+
+  start() {
+    this.#loop ??= this.#run();
+  }
+
+  waitForSync(): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve) => this.#syncWaiters.push(resolve));
+  }
+
+  async stop() {
+    this.#stopped = true;
+    this.#response?.destroy();
+    if (this.#sleepTimer) clearTimeout(this.#sleepTimer);
+    this.#wakeUp?.();
+    await this.#loop;
+  }
+
+  /** Drops the watch and relists, as after 410 Gone (the full resync of a level-triggered controller). */
+  relist() {
+    this.#relistRequested = true;
+    this.#response?.destroy();
+  }
+
+  get #description() {
+    const { type, namespace, labelSelector } = this.#options;
+    return `${type.plural}${namespace ? ` in ${namespace}` : ""}${labelSelector ? ` (${labelSelector})` : ""}`;
+  }
+
+  async #run() {
+    let failures = 0;
+    while (!this.#stopped) {
+      try {
+        if (this.#resourceVersion === undefined) await this.#list();
+        await this.#watch();
+        failures = 0;
+        if (!this.#stopped) this.#options.onRestart("closed");
+      } catch (error) {
+        if (this.#stopped) break;
+        if (this.#relistRequested) {
+          this.#relistRequested = false;
+          this.#resourceVersion = undefined;
+          this.#options.onRestart("relist");
+          continue;
+        }
+        if (isGone(error)) {
+          this.#resourceVersion = undefined;
+          this.#options.onRestart("expired");
+          this.#options.logger.info({ resource: this.#description }, "watch expired (410 Gone): relisting");
+          continue;
+        }
+        failures += 1;
+        this.#options.onRestart("error");
+        const delay = watchBackoffMs(failures);
+        this.#options.logger.warn(
+          { resource: this.#description, err: describeError(error), retryInMs: Math.round(delay) },
+          "watch failed: retrying",
+        );
+        await this.#sleep(delay);
+      }
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wakeUp = resolve;
+      this.#sleepTimer = setTimeout(resolve, ms);
+    });
+  }
+
+  #inScope = (object: T) =>
+    this.#options.namespace === undefined || object.metadata.namespace === this.#options.namespace;
+
+  async #list() {
+    const { api, type, namespace, labelSelector, metadataOnly } = this.#options;
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let listVersion: string | undefined;
+    do {
+      const page = await api.list<{ metadata: { resourceVersion?: string; continue?: string }; items: T[] }>(
+        type,
+        { namespace, labelSelector, limit: this.#options.pageSize ?? 500, continue: continueToken },
+        metadataOnly ? `${CONTENT_TYPES.metadataList},${CONTENT_TYPES.json}` : undefined,
+      );
+      // An empty metadata-only list comes back with `items: null`.
+      for (const item of page.items ?? []) items.push(this.#prepare(item));
+      continueToken = page.metadata.continue || undefined;
+      listVersion = page.metadata.resourceVersion;
+    } while (continueToken);
+    this.#options.cache.replace(items, listVersion, this.#inScope);
+    this.#resourceVersion = listVersion;
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const resolve of this.#syncWaiters.splice(0)) resolve();
+    }
+  }
+
+  #prepare(object: T): T {
+    const { type } = this.#options;
+    // Lists carry apiVersion/kind on the list, not on the items.
+    object.apiVersion ??= type.group === "" ? type.version : `${type.group}/${type.version}`;
+    object.kind ??= type.kind;
+    return object;
+  }
+
+  async #watch() {
+    const { api, type, namespace, labelSelector, metadataOnly } = this.#options;
+    const timeoutSeconds = WATCH_TIMEOUT_SECONDS + Math.floor(Math.random() * WATCH_TIMEOUT_SECONDS);
+    const response = await api.client.stream({
+      method: "GET",
+      verb: "watch",
+      path: resourcePath(type, { namespace }),
+      query: {
+        watch: 1,
+        resourceVersion: this.#resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+        labelSelector,
+      },
+      accept: metadataOnly ? `${CONTENT_TYPES.metadataObject},${CONTENT_TYPES.json}` : undefined,
+      resource: type.plural,
+      // The server ends the watch after timeoutSeconds; silence well past that means a dead connection.
+      timeoutMs: (timeoutSeconds + 60) * 1000,
+    });
+    this.#response = response;
+    if (this.#stopped) response.destroy();
+    const splitter = new WatchLineSplitter();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        response.on("data", (chunk: Buffer) => {
+          try {
+            for (const line of splitter.push(chunk)) this.#handle(JSON.parse(line) as WatchEvent);
+          } catch (error) {
+            response.destroy();
+            reject(error);
+          }
+        });
+        response.on("end", resolve);
+        response.on("error", reject);
+        response.on("close", () => reject(new Error("watch connection closed")));
+      });
+    } finally {
+      this.#response = undefined;
+    }
+  }
+
+  #handle(event: WatchEvent) {
+    const { cache } = this.#options;
+    switch (event.type) {
+      case "BOOKMARK":
+        this.#resourceVersion = event.object.metadata.resourceVersion;
+        return;
+      case "ERROR": {
+        const code = event.object.code ?? 500;
+        const { message, reason } = event.object;
+        throw new ApiError("WATCH", this.#description, code, { code, message, reason });
+      }
+      case "ADDED":
+      case "MODIFIED": {
+        const object = this.#prepare(event.object as T);
+        this.#resourceVersion = object.metadata.resourceVersion;
+        cache.upsert(object);
+        return;
+      }
+      case "DELETED": {
+        const object = event.object as T;
+        this.#resourceVersion = object.metadata.resourceVersion;
+        cache.remove(ObjectCache.keyOf(object), object.metadata.resourceVersion);
+        return;
+      }
+    }
+  }
+}
+
+/** An error as a log field: its message only (API errors never carry object contents). */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

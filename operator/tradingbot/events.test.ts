@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import type { TradingBotStatus } from "../../api/v1alpha1/index.ts";
+import { transitionEvents } from "./events.ts";
+import { decideHalt } from "./halt.ts";
+
+const NOW = "2026-03-01T12:00:00Z";
+const base = {
+  bot: { namespace: "t", labels: {} },
+  current: undefined,
+  killSwitches: [],
+  termination: undefined,
+  now: NOW,
+};
+const halted = decideHalt({
+  ...base,
+  killSwitch: { engaged: true, reason: "test", onEngage: "CancelOrders" },
+});
+const running = decideHalt({ ...base, killSwitch: { engaged: false, onEngage: "CancelOrders" } });
+const condition = (type: string, status: "True" | "False", reason: string, message = "") => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: NOW,
+});
+
+describe("transitionEvents", () => {
+  it("records a halt once, when it starts", () => {
+    const before: TradingBotStatus = { halt: { engaged: false } };
+    const after: TradingBotStatus = { halt: halted.halt };
+    expect(transitionEvents(before, after, halted, { action: "stop" }).map((e) => e.reason)).toEqual([
+      "Halted",
+    ]);
+    expect(transitionEvents(after, after, halted, { action: "none" })).toEqual([]);
+  });
+
+  it("records a resume", () => {
+    const events = transitionEvents({ halt: halted.halt }, { halt: { engaged: false } }, running, {
+      action: "create",
+    });
+    expect(events.map((e) => e.reason)).toEqual(["Resumed"]);
+  });
+
+  it("records missing credentials when they go missing or the message changes, and their recovery", () => {
+    const missing = {
+      conditions: [condition("CredentialsAvailable", "False", "SecretNotFound", "Secret t/k does not exist")],
+    };
+    const ok = { conditions: [condition("CredentialsAvailable", "True", "SecretsFound")] };
+    expect(
+      transitionEvents(ok, missing, running, { action: "none" }).map((e) => [e.type, e.reason, e.note]),
+    ).toEqual([["Warning", "SecretNotFound", "Secret t/k does not exist"]]);
+    expect(transitionEvents(missing, missing, running, { action: "none" })).toEqual([]);
+    expect(transitionEvents(missing, ok, running, { action: "create" }).map((e) => e.reason)).toEqual([
+      "CredentialsAvailable",
+    ]);
+  });
+
+  it("records a replacement with its cause", () => {
+    const events = transitionEvents({}, {}, running, {
+      action: "replace",
+      cause: "SecretRotated",
+      detail: "the database Secret changed",
+    });
+    expect(events).toEqual([
+      {
+        type: "Normal",
+        reason: "Restarting",
+        action: "Stop",
+        note: "Replacing the bot pod: the database Secret changed.",
+      },
+    ]);
+  });
+
+  it("records nothing for a resync of an unchanged bot", () => {
+    const status: TradingBotStatus = {
+      phase: "Running",
+      halt: { engaged: false },
+      conditions: [condition("Ready", "True", "PodReady")],
+    };
+    expect(transitionEvents(status, status, running, { action: "keep" })).toEqual([]);
+  });
+});

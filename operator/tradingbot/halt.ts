@@ -1,0 +1,179 @@
+import {
+  type BotKillSwitch,
+  type HaltStatus,
+  type KillSwitchSpec,
+  RiskHaltMessage,
+  RUNTIME_EXIT_CODES,
+} from "../../api/v1alpha1/index.ts";
+import { selectorMatches } from "../../api/v1alpha1/label-selector.ts";
+
+// Which halt applies to a bot: pure, from the bot's kill switch, its current status.halt, the
+// KillSwitches and its pod's termination. Halting is what the project promises above all, so every
+// doubt resolves towards halting: an exit code 3 whose message cannot be read still latches.
+
+export type HaltSourceName = "Spec" | "Risk" | `KillSwitch/${string}`;
+
+export interface HaltSource {
+  source: HaltSourceName;
+  reason: string;
+}
+
+export interface KillSwitchView {
+  name: string;
+  spec: KillSwitchSpec;
+}
+
+export interface BotView {
+  namespace: string;
+  labels: Record<string, string> | undefined;
+}
+
+/** How the bot container of the current pod ended, if it has. */
+export interface BotTermination {
+  podUid: string;
+  exitCode: number;
+  message: string | undefined;
+}
+
+export interface HaltInput {
+  bot: BotView;
+  /** The bot's spec.killSwitch; undefined when it cannot be read (the bot then cannot run anyway). */
+  killSwitch: BotKillSwitch | undefined;
+  current: HaltStatus | undefined;
+  killSwitches: KillSwitchView[];
+  termination: BotTermination | undefined;
+  now: string;
+}
+
+export interface RiskLatch {
+  id: string;
+  reason: string;
+}
+
+export interface HaltDecision {
+  halted: boolean;
+  /** What status.halt must say. */
+  halt: HaltStatus;
+  /** Every source that holds the bot, the reported one first. */
+  sources: HaltSource[];
+  /** A risk halt seen for the first time in this decision. */
+  newRiskLatch: RiskLatch | undefined;
+  /** The id of a latched halt that this decision releases (acknowledged with the right id). */
+  acknowledged: string | undefined;
+  /** The acknowledgement value refused, when one is set and wrong. */
+  refusedAcknowledgement: string | undefined;
+}
+
+const MAX_REASON = 1024;
+const MAX_MESSAGE = 2048;
+
+function clip(text: string, max: number) {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function killSwitchSelects(killSwitch: KillSwitchView, bot: BotView): boolean {
+  const { namespaces, selector } = killSwitch.spec;
+  if (namespaces.length > 0 && !namespaces.includes(bot.namespace)) return false;
+  return selectorMatches(selector, bot.labels);
+}
+
+/** The risk halt a terminated bot container reports, if it reports one. */
+export function riskLatchFrom(termination: BotTermination | undefined): RiskLatch | undefined {
+  if (!termination || termination.exitCode !== RUNTIME_EXIT_CODES.riskHalt) return undefined;
+  let parsed: ReturnType<typeof RiskHaltMessage.safeParse> | undefined;
+  try {
+    parsed = RiskHaltMessage.safeParse(JSON.parse(termination.message ?? ""));
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.success) {
+    const m = parsed.data;
+    return {
+      id: m.haltId,
+      reason: `${m.reason}: ${m.limit} reached ${m.value} against a limit of ${m.threshold} at ${m.at}`,
+    };
+  }
+  return {
+    id: `pod-${termination.podUid.slice(0, 8)}`,
+    reason: `RiskLimitBreached: the runtime exited with code ${RUNTIME_EXIT_CODES.riskHalt} (risk halt) without a readable termination message`,
+  };
+}
+
+function latchedFrom(current: HaltStatus | undefined): (RiskLatch & { since?: string }) | undefined {
+  if (!current?.engaged || current.source !== "Risk" || !current.requiresAck || !current.id) return undefined;
+  return { id: current.id, reason: current.reason ?? "risk halt", since: current.since };
+}
+
+function latchMessage(id: string, acknowledgement: string | undefined): string {
+  if (acknowledgement === undefined || acknowledgement === "") {
+    return `Latched risk halt: look into it, then set spec.killSwitch.acknowledgeHalt to "${id}" to release it.`;
+  }
+  return (
+    `Acknowledgement refused: spec.killSwitch.acknowledgeHalt is "${acknowledgement}" but the latched halt's id is ` +
+    `"${id}"; set it to "${id}" to release the halt.`
+  );
+}
+
+export function decideHalt(input: HaltInput): HaltDecision {
+  const { bot, killSwitch, current, now } = input;
+  const acknowledgement = killSwitch?.acknowledgeHalt;
+
+  let latch = latchedFrom(current);
+  let newRiskLatch: RiskLatch | undefined;
+  const observed = riskLatchFrom(input.termination);
+  if (observed && observed.id !== latch?.id && observed.id !== acknowledgement) {
+    newRiskLatch = observed;
+    latch = { ...observed, since: now };
+  }
+
+  let acknowledged: string | undefined;
+  if (latch && acknowledgement === latch.id) {
+    acknowledged = latch.id;
+    latch = undefined;
+  }
+
+  const sources: HaltSource[] = [];
+  if (latch) sources.push({ source: "Risk", reason: latch.reason });
+  if (killSwitch?.engaged) {
+    sources.push({ source: "Spec", reason: killSwitch.reason || "spec.killSwitch.engaged is true" });
+  }
+  for (const switchView of [...input.killSwitches].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (switchView.spec.engaged && killSwitchSelects(switchView, bot)) {
+      sources.push({
+        source: `KillSwitch/${switchView.name}`,
+        reason: switchView.spec.reason || `KillSwitch ${switchView.name} is engaged`,
+      });
+    }
+  }
+
+  const [primary, ...others] = sources;
+  if (!primary) {
+    return {
+      halted: false,
+      halt: { engaged: false },
+      sources,
+      newRiskLatch,
+      acknowledged,
+      refusedAcknowledgement: undefined,
+    };
+  }
+
+  const messages: string[] = [];
+  if (latch) messages.push(latchMessage(latch.id, acknowledgement));
+  if (others.length > 0) messages.push(`Also halted by ${others.map((s) => s.source).join(", ")}.`);
+  const refused =
+    latch && acknowledgement !== undefined && acknowledgement !== "" ? acknowledgement : undefined;
+
+  const halt: HaltStatus = {
+    engaged: true,
+    source: primary.source,
+    reason: clip(primary.reason, MAX_REASON),
+    since: current?.engaged && current.since ? current.since : (latch?.since ?? now),
+  };
+  if (latch) {
+    halt.id = latch.id;
+    halt.requiresAck = true;
+  }
+  if (messages.length > 0) halt.message = clip(messages.join(" "), MAX_MESSAGE);
+  return { halted: true, halt, sources, newRiskLatch, acknowledged, refusedAcknowledgement: refused };
+}
