@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { DEFAULT_MAX_GRACE_PERIOD_SECONDS } from "./desired-state/bot-pod.ts";
 
 // Operator settings from flags (`--name=value`) and environment (`TRADINGBOT_OPERATOR_NAME`); a flag
 // wins over the environment, and every value is validated before anything starts.
@@ -115,6 +116,13 @@ export const OperatorConfig = z.strictObject({
   runtimePollInterval: duration(1000).prefault("15s"),
   runtimeMirrorInterval: duration(1000).prefault("60s"),
   resyncPeriod: duration(10_000).prefault("10m"),
+  /**
+   * The longest a bot pod may take to stop (its egress stays open meanwhile): spec.pod's grace period is
+   * capped to it, in the pod and in the DELETE of a halt.
+   */
+  maxGracePeriod: duration(1000)
+    .prefault(`${DEFAULT_MAX_GRACE_PERIOD_SECONDS}s`)
+    .refine((ms) => ms <= 600_000, { message: "must be at most 600s, the API's own limit" }),
   /** How long past its grace period a bot pod may take to go before a deleted bot force-deletes it. */
   deletionMargin: duration(0).prefault("30s"),
   /** A memory-reducing collection once quiet after a burst (operator/memory-settle.ts); off trades memory for no pause. */

@@ -1,8 +1,9 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import type { TradingBotSpec } from "../api/v1alpha1/index.ts";
+import { killSwitchSelects, type TradingBotSpec } from "../api/v1alpha1/index.ts";
 import type { OperatorConfig } from "./config.ts";
 import { reconcileKillSwitch } from "./killswitch/reconcile.ts";
+import { killSwitchViewOf } from "./killswitch/view.ts";
 import { trimObject, trimPod, trimSecret } from "./kube/cache-trim.ts";
 import { ApiError, KubeApi, KubeClient, NotLeaderError } from "./kube/client.ts";
 import { EventRecorder } from "./kube/events.ts";
@@ -18,18 +19,12 @@ import { FIELD_MANAGER, MANAGED_BY_SELECTOR, REPORTING_CONTROLLER } from "./name
 import { startHealthServer, startMetricsServer } from "./ops/health-server.ts";
 import { MemorySettler, memoryReducingCollection } from "./ops/memory-settle.ts";
 import { createMetrics, type FleetSnapshot, type Metrics, sourceKind } from "./ops/metrics.ts";
-import { RESOURCES } from "./resources.ts";
-import { killSwitchSelects } from "./tradingbot/halt.ts";
+import { type KillSwitchObject, RESOURCES, type TradingBotObject } from "./resources.ts";
 import { isPodReady, isTerminating, type RestartHistory } from "./tradingbot/pod-lifecycle.ts";
 import { type Caches, reconcileTradingBot } from "./tradingbot/reconcile.ts";
 import { RuntimePoller } from "./tradingbot/runtime-poller.ts";
 import { SecretFactsSource } from "./tradingbot/secret-facts.ts";
-import {
-  forgetBotSpec,
-  type KillSwitchObject,
-  killSwitchView,
-  type TradingBotObject,
-} from "./tradingbot/spec.ts";
+import { forgetBotSpec } from "./tradingbot/spec.ts";
 
 // Wiring: one connection and client, the watches and their caches, the event handlers that map changes
 // to queue keys, leader election, the work queues, the runtime poller and the HTTP endpoints.
@@ -38,6 +33,10 @@ const BY_NAMESPACE = "namespace";
 const BY_SECRET = "secret";
 const KILL_SWITCH_RECOUNT_DELAY_MS = 500;
 const COALESCE_MS = 100;
+/** KillSwitches are few and must never be missed: they are listed again this often, watch or not. */
+const KILL_SWITCH_RELIST_MS = 30_000;
+/** Workers of the TradingBot queue that take only halts, so a halt never waits for a free worker. */
+const URGENT_WORKERS = 8;
 
 /** Whether a TradingBot changed in more than its status (which the operator itself writes). */
 function beyondStatus(previous: TradingBotObject, current: TradingBotObject): boolean {
@@ -49,6 +48,21 @@ function beyondStatus(previous: TradingBotObject, current: TradingBotObject): bo
     !deepEqual(a.labels, b.labels) ||
     !deepEqual(a.finalizers, b.finalizers) ||
     !deepEqual(previous.spec, current.spec)
+  );
+}
+
+/**
+ * Whether a TradingBot's change can start a halt: its kill switch, its labels (which KillSwitches
+ * select it) or its deletion. Such a change goes to the urgent lane.
+ */
+function mayHalt(previous: TradingBotObject | undefined, current: TradingBotObject): boolean {
+  if (!previous) return true;
+  const killSwitch = (bot: TradingBotObject) =>
+    (bot.spec as { killSwitch?: unknown } | undefined)?.killSwitch;
+  return (
+    previous.metadata.deletionTimestamp !== current.metadata.deletionTimestamp ||
+    !deepEqual(previous.metadata.labels, current.metadata.labels) ||
+    !deepEqual(killSwitch(previous), killSwitch(current))
   );
 }
 
@@ -108,7 +122,10 @@ export class Operator {
   constructor(config: OperatorConfig, connection: ConnectionSource, logger: Logger) {
     this.#config = config;
     this.#logger = logger;
-    this.metrics = createMetrics(() => this.#fleet());
+    this.metrics = createMetrics(
+      () => this.#fleet(),
+      () => this.#informers,
+    );
     this.client = new KubeClient(connection, {
       qps: config.qps,
       burst: config.burst,
@@ -133,6 +150,7 @@ export class Operator {
     this.#botQueue = new WorkQueue({
       name: "tradingbots",
       concurrency: config.concurrency,
+      urgentConcurrency: URGENT_WORKERS,
       onDepthChange: (depth) => this.metrics.queueDepth.set({ queue: "tradingbots" }, depth),
       onRetry: () => this.metrics.queueRetries.inc({ queue: "tradingbots" }),
       onError: (key, error) => this.#logReconcileError("TradingBot", key, error),
@@ -218,8 +236,8 @@ export class Operator {
     return { botsByPhase, haltedBySource };
   }
 
-  #enqueueBot = (key: string | undefined) => {
-    if (key) this.#botQueue.add(key);
+  #enqueueBot = (key: string | undefined, urgent = false) => {
+    if (key) this.#botQueue.add(key, urgent);
   };
 
   /**
@@ -239,12 +257,11 @@ export class Operator {
 
   /** Bots a KillSwitch could select: those of its namespaces matching its selector. */
   #botsSelectedBy(object: KillSwitchObject): string[] {
-    const view = killSwitchView(object);
-    if (!view) return [];
-    const namespaces = view.spec.namespaces.length > 0 ? view.spec.namespaces : undefined;
-    const keys = namespaces
-      ? namespaces.flatMap((ns) => this.caches.bots.byIndex(BY_NAMESPACE, ns))
-      : [...this.caches.bots.keys()];
+    const view = killSwitchViewOf(object);
+    const keys =
+      view.namespaces === "all"
+        ? [...this.caches.bots.keys()]
+        : view.namespaces.flatMap((ns) => this.caches.bots.byIndex(BY_NAMESPACE, ns));
     return keys.filter((key) => {
       const bot = this.caches.bots.get(key);
       return (
@@ -258,12 +275,13 @@ export class Operator {
     const { bots, killSwitches, pods, configMaps, networkPolicies, serviceAccounts, secrets } = this.caches;
     bots.subscribe({
       onAdd: (bot) => {
-        this.#enqueueBot(ObjectCache.keyOf(bot));
+        this.#enqueueBot(ObjectCache.keyOf(bot), true);
         this.#recountKillSwitches();
       },
       onUpdate: (previous, current) => {
-        if (beyondStatus(previous, current)) this.#enqueueBot(ObjectCache.keyOf(current));
-        else this.#nudgeBot(ObjectCache.keyOf(current));
+        if (beyondStatus(previous, current)) {
+          this.#enqueueBot(ObjectCache.keyOf(current), mayHalt(previous, current));
+        } else this.#nudgeBot(ObjectCache.keyOf(current));
         if (
           previous.status?.halt?.engaged !== current.status?.halt?.engaged ||
           !deepEqual(previous.metadata.labels, current.metadata.labels)
@@ -290,7 +308,9 @@ export class Operator {
         ...(previous ? this.#botsSelectedBy(previous) : []),
         ...(current ? this.#botsSelectedBy(current) : []),
       ]);
-      for (const key of keys) this.#botQueue.add(key);
+      // An engaged switch is a halt: its bots jump the queue. A release is not.
+      const urgent = current !== undefined && killSwitchViewOf(current).engaged;
+      for (const key of keys) this.#botQueue.add(key, urgent);
     };
     killSwitches.subscribe({
       onAdd: (current) => onKillSwitchChange(undefined, current),
@@ -300,11 +320,16 @@ export class Operator {
     pods.subscribe({
       onAdd: (pod) => this.#nudgeBot(controllingBot(pod)),
       onUpdate: (previous, current) => {
-        if (podEnded(previous, current)) this.#enqueueBot(controllingBot(current));
+        // A pod that ended may carry a risk halt in its termination message: urgent.
+        if (podEnded(previous, current)) this.#enqueueBot(controllingBot(current), true);
         else this.#nudgeBot(controllingBot(current));
         if (!isPodReady(previous) && isPodReady(current)) this.#poller.pollSoon();
       },
-      onDelete: (pod) => this.#enqueueBot(controllingBot(pod)),
+      onDelete: (pod) => {
+        this.#enqueueBot(controllingBot(pod), true);
+        // A KillSwitch counts a bot as halted only once its pod is gone.
+        this.#recountKillSwitches();
+      },
     });
     for (const cache of [configMaps, networkPolicies, serviceAccounts] as ObjectCache<KubeObject>[]) {
       cache.subscribe({
@@ -331,7 +356,12 @@ export class Operator {
     const add = <T extends KubeObject>(
       type: ResourceType,
       cache: ObjectCache<T>,
-      options: { labelSelector?: string; metadataOnly?: boolean; namespace?: string },
+      options: {
+        labelSelector?: string;
+        metadataOnly?: boolean;
+        namespace?: string;
+        relistIntervalMs?: number;
+      },
     ) => {
       this.#informers.push(
         new Informer<T>({
@@ -344,7 +374,7 @@ export class Operator {
         }) as unknown as Informer<KubeObject>,
       );
     };
-    add(RESOURCES.killSwitches, this.caches.killSwitches, {});
+    add(RESOURCES.killSwitches, this.caches.killSwitches, { relistIntervalMs: KILL_SWITCH_RELIST_MS });
     for (const namespace of namespaces) {
       add(RESOURCES.tradingBots, this.caches.bots, { namespace });
       add(RESOURCES.pods, this.caches.pods, { namespace, labelSelector: MANAGED_BY_SELECTOR });
@@ -365,6 +395,11 @@ export class Operator {
     return this.#informers.every((informer) => informer.synced);
   }
 
+  /** Every watch has been heard from lately (a dead one fails this until it is started again). */
+  get watchesHealthy(): boolean {
+    return this.#informers.every((informer) => informer.healthy);
+  }
+
   get leading(): boolean {
     return this.#leading;
   }
@@ -374,7 +409,7 @@ export class Operator {
     this.#onFatal = onFatal;
     const { bindAddress, healthPort, metricsPort } = this.#config;
     const health = await startHealthServer(
-      { live: () => true, ready: () => this.synced },
+      { live: () => true, ready: () => this.synced && this.watchesHealthy },
       bindAddress,
       healthPort,
     );
@@ -417,6 +452,7 @@ export class Operator {
         },
         mirrorIntervalMs: this.#config.runtimeMirrorInterval,
         deletionMarginMs: this.#config.deletionMargin,
+        maxGracePeriodSeconds: Math.round(this.#config.maxGracePeriod / 1000),
       },
       logger: this.#logger,
       now,
@@ -427,7 +463,13 @@ export class Operator {
     this.#killSwitchQueue.start((name) =>
       this.#timed("KillSwitch", () =>
         reconcileKillSwitch(
-          { api: this.api, killSwitches: this.caches.killSwitches, bots: this.caches.bots, now },
+          {
+            api: this.api,
+            killSwitches: this.caches.killSwitches,
+            bots: this.caches.bots,
+            pods: this.caches.pods,
+            now,
+          },
           name,
         ),
       ),

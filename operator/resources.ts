@@ -1,5 +1,18 @@
-import { GROUP, KILL_SWITCH, TRADING_BOT, VERSION } from "../api/v1alpha1/index.ts";
+import {
+  GROUP,
+  KILL_SWITCH,
+  type KillSwitchStatus,
+  TRADING_BOT,
+  type TradingBotStatus,
+  VERSION,
+} from "../api/v1alpha1/index.ts";
 import { CORE_RESOURCES, type ResourceType } from "./kube/resources.ts";
+import type { KubeObject } from "./kube/types.ts";
+
+/** A TradingBot as it comes from the API: the spec is validated before use, never trusted. */
+export type TradingBotObject = KubeObject & { spec?: unknown; status?: TradingBotStatus };
+/** A KillSwitch as it comes from the API: read leniently (killswitch/view.ts), never trusted. */
+export type KillSwitchObject = KubeObject & { spec?: unknown; status?: KillSwitchStatus };
 
 /** Every kind the operator reads or writes: the built-in ones and its own two. */
 export const RESOURCES = {

@@ -57,13 +57,14 @@ describe("buildCrd", () => {
     ]);
   });
 
-  it("shows engaged, halted bots and age for KillSwitches", () => {
+  it("shows engaged, halted and stopping bots and age for KillSwitches", () => {
     const columns = killSwitches.spec.versions[0]?.additionalPrinterColumns.filter(
       (column) => !column.priority,
     );
     expect(columns?.map((column) => [column.name, column.jsonPath])).toEqual([
       ["Engaged", ".spec.engaged"],
       ["Halted Bots", ".status.haltedBots"],
+      ["Stopping", ".status.stoppingBots"],
       ["Age", ".metadata.creationTimestamp"],
     ]);
   });

@@ -86,6 +86,12 @@ export const KILL_SWITCH_RESOURCE: ResourceDefinition = {
       description: "Selected TradingBots that are halted now.",
     },
     {
+      name: "Stopping",
+      type: "integer",
+      jsonPath: ".status.stoppingBots",
+      description: "Selected TradingBots not halted yet.",
+    },
+    {
       name: "Matched Bots",
       type: "integer",
       jsonPath: ".status.matchedBots",

@@ -32,7 +32,20 @@ export const KillSwitchStatus = z
       .optional()
       .describe("The .metadata.generation last acted on."),
     matchedBots: z.number().int().min(0).optional().describe("TradingBots the switch selects."),
-    haltedBots: z.number().int().min(0).optional().describe("Selected TradingBots that are halted now."),
+    haltedBots: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Selected TradingBots that are halted now: the halt is on record and their pod is gone."),
+    stoppingBots: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "While engaged: selected TradingBots not halted yet (their halt not on record, or a pod left).",
+      ),
     engagedSince: timestamp("When the switch was last engaged.").optional(),
     conditions: mapList(z.array(Condition).max(8), "type")
       .optional()

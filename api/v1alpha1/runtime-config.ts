@@ -34,6 +34,11 @@ export const RuntimeConfig = z
     risk: RiskLimits,
     /** Applied whenever the runtime stops trading (SIGTERM): halt, restart or deletion. */
     onStop: z.enum(ON_ENGAGE_ACTIONS),
+    /**
+     * spec.killSwitch.acknowledgeHalt: the latched risk halt a human released. A runtime whose database
+     * holds a more recent latch, or any latch but this one, refuses to trade.
+     */
+    acknowledgedHalt: z.string().min(1).max(64).optional(),
     store: z.strictObject({
       retentionDays: z.number().int().min(1),
       auditRetentionDays: z.number().int().min(1).optional(),

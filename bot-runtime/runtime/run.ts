@@ -169,6 +169,28 @@ export async function runBot(flags: RunFlags, context: RunContext): Promise<numb
       return RUNTIME_EXIT_CODES.failure;
     }
 
+    // A latched risk halt outlives the pod that took it: refuse to trade until a human acknowledges it.
+    const store = new Store(pool, bot, config.symbol);
+    const latch = await withStartupRetry("database", () => store.latestRiskLatch(), botLog, stop);
+    if (stop.requested) return RUNTIME_EXIT_CODES.stopped;
+    if (latch && latch.haltId !== config.acknowledgedHalt) {
+      const message = RiskHaltMessage.parse({
+        reason: "RiskLimitBreached",
+        haltId: latch.haltId,
+        limit: latch.limit,
+        value: latch.value.toString(),
+        threshold: latch.threshold.toString(),
+        at: latch.latchedAt.toISOString(),
+      });
+      writeFileSync(flags.terminationLog, JSON.stringify(message));
+      botLog.error(
+        { event: "halt", ...message, acknowledgedHalt: config.acknowledgedHalt ?? null },
+        `refusing to trade: risk halt ${latch.haltId} is latched in the database and not acknowledged; ` +
+          `set spec.killSwitch.acknowledgeHalt to "${latch.haltId}" to release it`,
+      );
+      return RUNTIME_EXIT_CODES.riskHalt;
+    }
+
     let exchange: ExchangePort | undefined;
     let rules: MarketRules | undefined;
     try {
@@ -237,7 +259,6 @@ export async function runBot(flags: RunFlags, context: RunContext): Promise<numb
       throw error;
     }
 
-    const store = new Store(pool, bot, config.symbol);
     const orders = new OrderManager({
       exchange,
       store,

@@ -683,6 +683,17 @@ export class TradingEngine {
     }
     metrics.riskEvents.inc({ limit: breach.limit });
     const value = breach.value.toPlaces(8, "halfEven");
+    // The latch where this bot's next start will look: it then refuses to trade until acknowledged, even
+    // if the operator never records it (the termination message is the other copy).
+    await this.#recordOrOutbox(() =>
+      store.recordRiskLatch({
+        haltId,
+        limit: breach.limit,
+        value,
+        threshold: breach.threshold,
+        message: breach.message,
+      }),
+    );
     const payload = {
       haltId,
       limit: breach.limit,

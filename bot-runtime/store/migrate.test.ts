@@ -29,6 +29,14 @@ describe("migrations", () => {
     expect(grants.join("\n")).not.toMatch(/GRANT[^\n]*(TRUNCATE|ALL PRIVILEGES)/);
   });
 
+  it("grant the trading role only INSERT and SELECT on the risk latches, which retention never prunes", () => {
+    const grants = tradingRoleGrants("bot_trader");
+    expect(grants.filter((statement) => statement.includes("tradingbot.risk_latches "))).toEqual([
+      'REVOKE ALL ON tradingbot.risk_latches FROM "bot_trader"',
+      'GRANT SELECT, INSERT ON tradingbot.risk_latches TO "bot_trader"',
+    ]);
+  });
+
   it("quote role names as identifiers", () => {
     expect(quoteIdentifier('we"ird')).toBe('"we""ird"');
   });

@@ -51,7 +51,7 @@ export function quoteLiteral(value: string): string {
 
 /**
  * The trading role's privileges, and nothing more: it records orders, fills, snapshots, risk events and
- * state, prunes them by retention, and may only append to and read the audit log.
+ * state, prunes them by retention, and may only append to and read the audit log and its risk latches.
  */
 export function tradingRoleGrants(role: string): string[] {
   const r = quoteIdentifier(role);
@@ -61,6 +61,8 @@ export function tradingRoleGrants(role: string): string[] {
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ${s}.orders TO ${r}`,
     `GRANT SELECT, INSERT, DELETE ON ${s}.fills, ${s}.snapshots, ${s}.risk_events TO ${r}`,
     `GRANT SELECT, INSERT, UPDATE ON ${s}.bot_state TO ${r}`,
+    `REVOKE ALL ON ${s}.risk_latches FROM ${r}`,
+    `GRANT SELECT, INSERT ON ${s}.risk_latches TO ${r}`,
     `REVOKE ALL ON ${s}.audit_log FROM ${r}`,
     `GRANT SELECT, INSERT ON ${s}.audit_log TO ${r}`,
     `REVOKE ALL ON ${s}.audit_prune, ${s}.schema_migrations FROM ${r}`,

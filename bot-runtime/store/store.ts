@@ -86,6 +86,18 @@ export type RiskEventRecord = {
   message: string;
 };
 
+/** A latched risk halt as the runtime records it for its own next start. */
+export type RiskLatchRecord = {
+  haltId: string;
+  limit: string;
+  value: Decimal;
+  threshold: Decimal;
+  message: string;
+};
+
+/** A latch read back: the same, with when it was taken. */
+export type StoredRiskLatch = RiskLatchRecord & { latchedAt: Date };
+
 export type Snapshot = {
   lastPrice: Decimal;
   position: Position;
@@ -544,6 +556,50 @@ export class Store {
       );
       await append(audit);
     });
+  }
+
+  /** Records a latched risk halt; recording the same one twice is a no-op. */
+  async recordRiskLatch(latch: RiskLatchRecord): Promise<void> {
+    await this.#query(
+      `INSERT INTO ${SCHEMA}.risk_latches (bot_namespace, bot_name, bot_uid, halt_id, limit_name, value, threshold, message)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (bot_uid, halt_id) DO NOTHING`,
+      [
+        this.#bot.namespace,
+        this.#bot.name,
+        this.#bot.uid,
+        latch.haltId,
+        latch.limit,
+        latch.value.toString(),
+        latch.threshold.toString(),
+        latch.message,
+      ],
+    );
+  }
+
+  /** The bot's most recent latched risk halt, if it ever had one. */
+  async latestRiskLatch(): Promise<StoredRiskLatch | undefined> {
+    const { rows } = await this.#query<{
+      halt_id: string;
+      limit_name: string;
+      value: string;
+      threshold: string;
+      message: string;
+      latched_at: Date;
+    }>(
+      `SELECT halt_id, limit_name, value::text, threshold::text, message, latched_at FROM ${SCHEMA}.risk_latches
+        WHERE bot_uid = $1 ORDER BY id DESC LIMIT 1`,
+      [this.#bot.uid],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      haltId: row.halt_id,
+      limit: row.limit_name,
+      value: Decimal.parse(row.value),
+      threshold: Decimal.parse(row.threshold),
+      message: row.message,
+      latchedAt: row.latched_at,
+    };
   }
 
   async saveSnapshot(snapshot: Snapshot): Promise<void> {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { RuntimeConfig, TradingBot } from "../../api/v1alpha1/index.ts";
-import { buildBotConfigMap, renderConfigDocument } from "./bot-config-map.ts";
+import { buildBotConfigMap, renderConfigDocument, renderRuntimeConfig } from "./bot-config-map.ts";
 
 const sample = TradingBot.parse(
   load(readFileSync(new URL("../../config/samples/tradingbot-grid-paper.yaml", import.meta.url), "utf8")),
@@ -38,10 +38,7 @@ describe("buildBotConfigMap", () => {
 
   it("hashes the document so that engaging the kill switch does not restart the bot but a new strategy does", () => {
     const base = renderConfigDocument(bot, sample.spec).hash;
-    const halted = {
-      ...sample.spec,
-      killSwitch: { ...sample.spec.killSwitch, engaged: true, acknowledgeHalt: "x" },
-    };
+    const halted = { ...sample.spec, killSwitch: { ...sample.spec.killSwitch, engaged: true } };
     expect(renderConfigDocument(bot, halted).hash).toBe(base);
     const wider = {
       ...sample.spec,
@@ -51,6 +48,15 @@ describe("buildBotConfigMap", () => {
       },
     } as typeof sample.spec;
     expect(renderConfigDocument(bot, wider).hash).not.toBe(base);
+  });
+
+  it("tells the runtime which latched risk halt was acknowledged, so its own record of the latch lets it trade", () => {
+    const acknowledged = {
+      ...sample.spec,
+      killSwitch: { ...sample.spec.killSwitch, acknowledgeHalt: "risk-20260301T120000-0a1b2c3d" },
+    };
+    expect(renderRuntimeConfig(bot, acknowledged).acknowledgedHalt).toBe("risk-20260301T120000-0a1b2c3d");
+    expect(renderRuntimeConfig(bot, sample.spec).acknowledgedHalt).toBeUndefined();
   });
 
   it("carries the bot's labels and a controlling owner reference", () => {

@@ -18,6 +18,7 @@ export function renderRuntimeConfig(bot: BotIdentity, spec: TradingBotSpec): Run
     strategy: spec.strategy,
     risk: spec.risk,
     onStop: spec.killSwitch.onEngage,
+    acknowledgedHalt: spec.killSwitch.acknowledgeHalt || undefined,
     store: {
       retentionDays: spec.database.retentionDays,
       auditRetentionDays: spec.database.auditRetentionDays,

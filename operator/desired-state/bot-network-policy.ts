@@ -15,6 +15,10 @@ export interface NetworkSettings {
   dnsNamespace: string;
 }
 
+export type NetworkEgress =
+  | { allowed: true; spec: TradingBotSpec; databasePort: number }
+  | { allowed: false };
+
 export interface BotNetworkPolicyInput {
   bot: BotIdentity;
   settings: NetworkSettings;
@@ -23,7 +27,7 @@ export interface BotNetworkPolicyInput {
    * cancelling orders); otherwise the policy denies all egress. The database port comes from the
    * database Secret.
    */
-  egress: { allowed: true; spec: TradingBotSpec; databasePort: number } | { allowed: false };
+  egress: NetworkEgress;
 }
 
 /** The port of the exchange endpoint: its explicit port, else the scheme's (https: 443). */

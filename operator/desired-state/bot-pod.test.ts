@@ -137,14 +137,14 @@ describe("buildBotPod", () => {
       pod: {
         ...sample.spec.pod,
         image: "registry.example/bot-runtime:2.0.0",
-        terminationGracePeriodSeconds: 90,
+        terminationGracePeriodSeconds: 45,
         nodeSelector: { pool: "trading" },
         tolerations: [{ key: "dedicated", operator: "Equal", value: "trading", effect: "NoSchedule" }],
         priorityClassName: "trading-critical",
       },
     };
     const pod = podFor(spec);
-    expect(podSpec(pod).terminationGracePeriodSeconds).toBe(90);
+    expect(podSpec(pod).terminationGracePeriodSeconds).toBe(45);
     expect(botContainer(pod).image).toBe("registry.example/bot-runtime:2.0.0");
     expect(podSpec(pod).nodeSelector).toEqual({ pool: "trading" });
     expect(podSpec(pod).tolerations).toEqual([
@@ -153,6 +153,15 @@ describe("buildBotPod", () => {
     expect(podSpec(pod).priorityClassName).toBe("trading-critical");
     expect(podSpec().terminationGracePeriodSeconds).toBe(30);
     expect(botContainer().image).toBe("registry.example/bot-runtime:1.0.0");
+  });
+
+  it("caps the grace period at the operator's limit, whatever the spec asks for", () => {
+    const spec: TradingBotSpec = {
+      ...sample.spec,
+      pod: { ...sample.spec.pod, terminationGracePeriodSeconds: 600 },
+    };
+    expect(podSpec(podFor(spec)).terminationGracePeriodSeconds).toBe(60);
+    expect(podSpec(podFor(spec, { maxGracePeriodSeconds: 20 })).terminationGracePeriodSeconds).toBe(20);
   });
 
   it("carries the bot's labels and a controlling owner reference", () => {

@@ -18,6 +18,9 @@ export const TMP_SIZE_LIMIT = "16Mi";
 export const SECRET_FILE_MODE = 0o400;
 const CONFIG_FILE_MODE = 0o444;
 
+/** The most time a bot gets to stop unless the operator is told otherwise (--max-grace-period). */
+export const DEFAULT_MAX_GRACE_PERIOD_SECONDS = 60;
+
 export const DEFAULT_RESOURCES = {
   requests: { cpu: "50m", memory: "128Mi" },
   limits: { cpu: "500m", memory: "256Mi" },
@@ -37,6 +40,11 @@ export interface BotPodInput {
   configHash: string;
   /** resourceVersions of the referenced Secrets: a rotation changes the pod, which restarts the bot. */
   secretVersions: SecretVersions;
+  /**
+   * The operator's cap on spec.pod.terminationGracePeriodSeconds: egress stays open while a bot stops,
+   * so whoever writes the bot does not choose how long that is.
+   */
+  maxGracePeriodSeconds?: number;
 }
 
 const VOLUMES = {
@@ -178,7 +186,10 @@ export function buildBotPod(input: BotPodInput): Pod {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     restartPolicy: "Never",
-    terminationGracePeriodSeconds: spec.pod.terminationGracePeriodSeconds,
+    terminationGracePeriodSeconds: Math.min(
+      spec.pod.terminationGracePeriodSeconds,
+      input.maxGracePeriodSeconds ?? DEFAULT_MAX_GRACE_PERIOD_SECONDS,
+    ),
     securityContext: {
       runAsNonRoot: true,
       runAsUser: BOT_USER_ID,

@@ -1,32 +1,30 @@
-import type { KillSwitchStatus } from "../../api/v1alpha1/index.ts";
+import { writeStatus } from "../kube/apply.ts";
 import type { KubeApi } from "../kube/client.ts";
-import { deepEqual } from "../kube/json-compare.ts";
-import { createMergePatch } from "../kube/merge-patch.ts";
-import type { ObjectCache } from "../kube/object-cache.ts";
+import { type ObjectCache, objectKey } from "../kube/object-cache.ts";
+import { timestampOf } from "../kube/time.ts";
+import type { Pod } from "../kube/types.ts";
 import type { ReconcileOutcome } from "../kube/work-queue.ts";
-import { RESOURCES } from "../resources.ts";
-import {
-  type KillSwitchObject,
-  killSwitchIssues,
-  killSwitchView,
-  type TradingBotObject,
-} from "../tradingbot/spec.ts";
-import { timestampOf } from "../tradingbot/status.ts";
-import { computeKillSwitchStatus, type SelectableBot } from "./status.ts";
+import { podNameFor } from "../names.ts";
+import { type KillSwitchObject, RESOURCES, type TradingBotObject } from "../resources.ts";
+import { type CountedBot, computeKillSwitchStatus } from "./status.ts";
+import { killSwitchViewOf } from "./view.ts";
 
 export interface KillSwitchReconcilerDeps {
   api: KubeApi;
   killSwitches: ObjectCache<KillSwitchObject>;
   bots: ObjectCache<TradingBotObject>;
+  pods: ObjectCache<Pod>;
   now: () => number;
 }
 
-function* selectableBots(bots: ObjectCache<TradingBotObject>): Generator<SelectableBot> {
-  for (const bot of bots.values()) {
+function* countedBots(deps: KillSwitchReconcilerDeps): Generator<CountedBot> {
+  for (const bot of deps.bots.values()) {
+    const namespace = bot.metadata.namespace ?? "";
     yield {
-      namespace: bot.metadata.namespace ?? "",
+      namespace,
       labels: bot.metadata.labels,
-      halted: bot.status?.halt?.engaged === true,
+      haltRecorded: bot.status?.halt?.engaged === true,
+      hasPod: deps.pods.get(objectKey(namespace, podNameFor(bot.metadata.name))) !== undefined,
     };
   }
 }
@@ -41,24 +39,13 @@ export async function reconcileKillSwitch(
 ): Promise<ReconcileOutcome | undefined> {
   const killSwitch = deps.killSwitches.get(name);
   if (!killSwitch) return undefined;
-  const view = killSwitchView(killSwitch) ?? undefined;
   const next = computeKillSwitchStatus({
     current: killSwitch.status,
     generation: killSwitch.metadata.generation,
-    view,
-    issues: view ? undefined : killSwitchIssues(killSwitch),
-    bots: selectableBots(deps.bots),
+    view: killSwitchViewOf(killSwitch),
+    bots: countedBots(deps),
     now: timestampOf(deps.now()),
   });
-  const current: KillSwitchStatus = killSwitch.status ?? {};
-  if (deepEqual(current, next)) return undefined;
-  const updated = await deps.api.mergePatch<KillSwitchObject>(
-    RESOURCES.killSwitches,
-    undefined,
-    name,
-    { status: createMergePatch(current, next) },
-    "status",
-  );
-  deps.killSwitches.upsert(updated);
+  await writeStatus(deps.api, RESOURCES.killSwitches, deps.killSwitches, killSwitch, next);
   return undefined;
 }

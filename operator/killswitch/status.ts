@@ -1,49 +1,76 @@
-import type { Condition, KillSwitchStatus } from "../../api/v1alpha1/index.ts";
-import { type BotView, type KillSwitchView, killSwitchSelects } from "../tradingbot/halt.ts";
+import {
+  type Condition,
+  type KillSwitchStatus,
+  type KillSwitchView,
+  killSwitchSelects,
+  type SelectableBot,
+} from "../../api/v1alpha1/index.ts";
 
-export interface SelectableBot extends BotView {
-  halted: boolean;
+/** A TradingBot as a KillSwitch counts it. */
+export interface CountedBot extends SelectableBot {
+  /** Its status records a halt (by anything). */
+  haltRecorded: boolean;
+  /** A pod of it still exists (running or terminating). */
+  hasPod: boolean;
 }
 
 export interface KillSwitchStatusInput {
   current: KillSwitchStatus | undefined;
   generation: number | undefined;
-  /** The validated switch, or undefined with the issues when its spec does not parse. */
-  view: KillSwitchView | undefined;
-  issues: string | undefined;
-  bots: Iterable<SelectableBot>;
+  view: KillSwitchView;
+  bots: Iterable<CountedBot>;
   now: string;
 }
 
-/** How many bots a KillSwitch selects and how many of those are halted (by anything), and since when. */
+interface ConditionValue {
+  status: "True" | "False";
+  reason: string;
+  message: string;
+}
+
+function readiness(view: KillSwitchView, matched: number, halted: number): ConditionValue {
+  if (view.problems.length > 0) {
+    return {
+      status: "False",
+      reason: "SpecUnreadable",
+      message:
+        `Part of the spec cannot be read, so the switch is taken to halt every TradingBot it could select ` +
+        `(${halted} of ${matched} halted): ${view.problems.join("; ")}`,
+    };
+  }
+  if (!view.engaged) {
+    return { status: "True", reason: "Disengaged", message: "The switch halts nothing while disengaged." };
+  }
+  const stopping = matched - halted;
+  if (stopping > 0) {
+    return {
+      status: "False",
+      reason: "Halting",
+      message: `${stopping} of the ${matched} TradingBots this switch selects are not halted yet.`,
+    };
+  }
+  return {
+    status: "True",
+    reason: "Engaged",
+    message: `Every TradingBot this switch selects is halted (${matched}), and none has a pod left.`,
+  };
+}
+
+/**
+ * How many bots a KillSwitch selects, how many of those are halted (the halt on record and the pod
+ * gone) and, while engaged, how many are still stopping. Ready is True for an engaged switch only
+ * when none is.
+ */
 export function computeKillSwitchStatus(input: KillSwitchStatusInput): KillSwitchStatus {
   const { current, view, now } = input;
   let matched = 0;
   let halted = 0;
-  if (view) {
-    for (const bot of input.bots) {
-      if (!killSwitchSelects(view, bot)) continue;
-      matched += 1;
-      if (bot.halted) halted += 1;
-    }
+  for (const bot of input.bots) {
+    if (!killSwitchSelects(view, bot)) continue;
+    matched += 1;
+    if (bot.haltRecorded && !bot.hasPod) halted += 1;
   }
-  const ready = view
-    ? view.spec.engaged
-      ? {
-          status: "True" as const,
-          reason: "Engaged",
-          message: "Every TradingBot this switch selects is halted.",
-        }
-      : {
-          status: "True" as const,
-          reason: "Disengaged",
-          message: "The switch halts nothing while disengaged.",
-        }
-    : {
-        status: "False" as const,
-        reason: "InvalidSpec",
-        message: `The spec is not valid, so the switch selects nothing: ${input.issues ?? ""}`,
-      };
+  const ready = readiness(view, matched, halted);
   const previous = current?.conditions?.find((c) => c.type === "Ready");
   const condition: Condition = {
     type: "Ready",
@@ -51,8 +78,13 @@ export function computeKillSwitchStatus(input: KillSwitchStatusInput): KillSwitc
     lastTransitionTime: previous && previous.status === ready.status ? previous.lastTransitionTime : now,
   };
   if (input.generation !== undefined) condition.observedGeneration = input.generation;
-  const status: KillSwitchStatus = { matchedBots: matched, haltedBots: halted, conditions: [condition] };
+  const status: KillSwitchStatus = {
+    matchedBots: matched,
+    haltedBots: halted,
+    stoppingBots: view.engaged ? matched - halted : 0,
+    conditions: [condition],
+  };
   if (input.generation !== undefined) status.observedGeneration = input.generation;
-  if (view?.spec.engaged) status.engagedSince = current?.engagedSince ?? now;
+  if (view.engaged) status.engagedSince = current?.engagedSince ?? now;
   return status;
 }

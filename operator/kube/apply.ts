@@ -76,13 +76,14 @@ export async function createPod(api: KubeApi, cache: ObjectCache<Pod>, pod: Pod)
 
 /**
  * Deletes this incarnation of the pod (uid precondition), with its own grace period unless one is
- * given. Resolves to the pod as it is afterwards: terminating, or undefined once gone.
+ * given; `urgent` skips the client's rate limit (a stop of trading waits for nothing). Resolves to the
+ * pod as it is afterwards: terminating, or undefined once gone.
  */
 export async function deletePod(
   api: KubeApi,
   cache: ObjectCache<Pod>,
   pod: Pod,
-  gracePeriodSeconds?: number,
+  options: { gracePeriodSeconds?: number; urgent?: boolean } = {},
 ): Promise<Pod | undefined> {
   const key = ObjectCache.keyOf(pod);
   try {
@@ -90,10 +91,7 @@ export async function deletePod(
       CORE_RESOURCES.pods,
       pod.metadata.namespace,
       pod.metadata.name,
-      {
-        uid: pod.metadata.uid,
-        gracePeriodSeconds,
-      },
+      { uid: pod.metadata.uid, gracePeriodSeconds: options.gracePeriodSeconds, urgent: options.urgent },
     );
     const after = result as Pod;
     if (after.kind === "Pod" && after.metadata?.deletionTimestamp) {

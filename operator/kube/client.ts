@@ -9,19 +9,37 @@ import type { ApiStatus, KubeObject } from "./types.ts";
 // A thin HTTP client for the Kubernetes API (one connection source: kubeconfig.ts). Requests are plain
 // HTTPS so the operator controls what generated clients do not expose: patch content types (server-side
 // apply, merge patches on the status subresource), metadata-only watches, its own qps/burst limit, a
-// priority lane for the leader Lease, and a gate that refuses writes the moment the process stops leading.
+// priority lane for the leader Lease and for stops of trading, and a gate that refuses writes the moment
+// the process stops leading.
 
 export class ApiError extends Error {
   readonly code: number;
   readonly reason: string;
   readonly status: ApiStatus | undefined;
+  /** The server's Retry-After, when it sent one. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(method: string, path: string, code: number, status: ApiStatus | undefined) {
+  constructor(
+    method: string,
+    path: string,
+    code: number,
+    status: ApiStatus | undefined,
+    retryAfterMs?: number,
+  ) {
     super(`${method} ${path}: ${code} ${status?.reason ?? ""} ${status?.message ?? ""}`.trim());
     this.name = "ApiError";
     this.code = code;
     this.reason = status?.reason ?? "";
     this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** No response (not even its headers) within the request's timeout: the connection is taken for dead. */
+export class RequestTimeoutError extends Error {
+  constructor(method: string, path: string, timeoutMs: number) {
+    super(`${method} ${path}: no response within ${timeoutMs} ms`);
+    this.name = "RequestTimeoutError";
   }
 }
 
@@ -57,6 +75,8 @@ export interface KubeRequest {
    * of reconciles (own connection pool, no client-side rate limit), so a busy leader keeps its Lease.
    */
   leaderElection?: boolean;
+  /** A stop of trading: not held back by the client-side rate limit (the write gate still applies). */
+  urgent?: boolean;
   timeoutMs?: number;
 }
 
@@ -93,6 +113,26 @@ interface Agents {
 
 const AUTH_REFRESH_MS = 60_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Like client-go: a request the server asks to repeat later (Retry-After) is repeated this many times. */
+const RETRY_AFTER_ATTEMPTS = 5;
+const MAX_RETRY_AFTER_MS = 10_000;
+/** TCP keepalive probes start after this much silence on a watch's connection. */
+const WATCH_KEEPALIVE_MS = 15_000;
+
+/** Retry-After in ms (seconds or an HTTP date), capped; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === "") return undefined;
+  const seconds = /^\s*\d+\s*$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(seconds)) return undefined;
+  return Math.min(Math.max(0, seconds), MAX_RETRY_AFTER_MS);
+}
+
+/** Whether the server's answer asks for the same request again later (it was not processed). */
+function shouldRepeat(method: HttpMethod, code: number, retryAfter: number | undefined): boolean {
+  if (retryAfter === undefined) return false;
+  return code === 429 || (method === "GET" && code >= 500 && code <= 599);
+}
 
 export class KubeClient {
   readonly #source: ConnectionSource;
@@ -142,9 +182,9 @@ export class KubeClient {
           maxSockets: this.#options.maxSockets ?? 128,
           keepAliveMsecs: 30_000,
         }),
-        // Watches hold their connection open for minutes: they get their own pool, so they never
-        // take sockets that requests wait for.
-        stream: make({ keepAlive: false }),
+        // Watches hold their connection open: they get their own pool, so they never take sockets that
+        // requests wait for. TCP keepalive lets the kernel notice a peer that is gone.
+        stream: make({ keepAlive: true, keepAliveMsecs: WATCH_KEEPALIVE_MS }),
         leaderElection: make({ keepAlive: true, maxSockets: 2 }),
       };
     }
@@ -162,12 +202,13 @@ export class KubeClient {
   async #open(
     request: KubeRequest,
     stream: boolean,
-  ): Promise<{ response: http.IncomingMessage; started: number }> {
+  ): Promise<{ response: http.IncomingMessage; started: number; req: http.ClientRequest }> {
+    if (!request.leaderElection && !request.urgent) await this.#limiter.take();
+    // After the wait for a token: leadership may have been lost meanwhile.
     const write = request.method !== "GET";
     if (write && !request.leaderElection && this.#options.mayWrite && !this.#options.mayWrite()) {
       throw new NotLeaderError(request.method, request.path);
     }
-    if (!request.leaderElection) await this.#limiter.take();
     const connection = await this.#connect();
     const agents = this.#agents as Agents;
     const url = this.#url(connection, request);
@@ -191,14 +232,11 @@ export class KubeClient {
           headers,
           agent: request.leaderElection ? agents.leaderElection : stream ? agents.stream : agents.request,
         },
-        (response) => resolve({ response, started }),
+        (response) => resolve({ response, started, req }),
       );
-      req.setTimeout(request.timeoutMs ?? DEFAULT_TIMEOUT_MS, () =>
-        req.destroy(
-          new Error(
-            `${request.method} ${request.path}: no response within ${request.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`,
-          ),
-        ),
+      const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(new RequestTimeoutError(request.method, request.path, timeoutMs)),
       );
       req.on("error", reject);
       req.end(body);
@@ -209,19 +247,33 @@ export class KubeClient {
     this.#options.onResponse?.(request.verb, request.resource, code, (performance.now() - started) / 1000);
   }
 
-  /** One request; the parsed JSON body on 2xx, an ApiError otherwise. */
+  /**
+   * One request; the parsed JSON body on 2xx, an ApiError otherwise. A 429 (and a GET's 5xx) that
+   * carries Retry-After is repeated after the time the server asks for, a few times.
+   */
   async request<T>(request: KubeRequest): Promise<T> {
-    const { response, started } = await this.#open(request, false);
-    const text = await readBody(response);
-    const code = response.statusCode ?? 0;
-    this.#record(request, code, started);
-    if (code < 200 || code > 299) throw new ApiError(request.method, request.path, code, parseStatus(text));
-    return (text === "" ? undefined : JSON.parse(text)) as T;
+    for (let attempt = 1; ; attempt++) {
+      const { response, started } = await this.#open(request, false);
+      const text = await readBody(response);
+      const code = response.statusCode ?? 0;
+      this.#record(request, code, started);
+      if (code >= 200 && code <= 299) return (text === "" ? undefined : JSON.parse(text)) as T;
+      const retryAfter = retryAfterMs(response.headers["retry-after"]);
+      if (attempt < RETRY_AFTER_ATTEMPTS && shouldRepeat(request.method, code, retryAfter)) {
+        await new Promise((resolve) => setTimeout(resolve, retryAfter));
+        continue;
+      }
+      throw new ApiError(request.method, request.path, code, parseStatus(text), retryAfter);
+    }
   }
 
-  /** A streaming response (watches): the caller reads and closes it. */
+  /**
+   * A streaming response (watches): the caller reads and closes it, and watches its silence itself; the
+   * request's timeout only bounds the wait for the response's headers.
+   */
   async stream(request: KubeRequest): Promise<http.IncomingMessage> {
-    const { response, started } = await this.#open(request, true);
+    const { response, started, req } = await this.#open(request, true);
+    req.setTimeout(0);
     const code = response.statusCode ?? 0;
     this.#record(request, code, started);
     if (code < 200 || code > 299) {
@@ -232,6 +284,7 @@ export class KubeClient {
         request.path,
         code,
         parseStatus(Buffer.concat(chunks).toString("utf8")),
+        retryAfterMs(response.headers["retry-after"]),
       );
     }
     return response;
@@ -278,6 +331,8 @@ export interface ListOptions {
 
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
+  /** A stop of trading: skips the client-side rate limit. */
+  urgent?: boolean;
   /** Only delete this incarnation of the object (never a successor created under the same name). */
   uid?: string;
 }
@@ -404,6 +459,7 @@ export class KubeApi {
       path: resourcePath(type, { namespace, name }),
       body,
       resource: type.plural,
+      urgent: options.urgent,
     });
   }
 }

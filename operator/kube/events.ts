@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { KubeApi } from "./client.ts";
 import { describeError } from "./informer.ts";
 import { CORE_RESOURCES } from "./resources.ts";
+import { microTime } from "./time.ts";
 
 export interface EventTarget {
   apiVersion: string;
@@ -21,10 +22,6 @@ export interface BotEvent {
 
 const MAX_NOTE = 1024;
 const MAX_BACKLOG = 10_000;
-
-function microTime(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 23)}000Z`;
-}
 
 /**
  * Records events.k8s.io/v1 Events in the background, a few at a time, and none while reconciles wait

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
-import { ApiError, CONTENT_TYPES, isGone, type KubeApi } from "./client.ts";
+import { ApiError, CONTENT_TYPES, isGone, type KubeApi, RequestTimeoutError } from "./client.ts";
 import { ObjectCache } from "./object-cache.ts";
 import { type ResourceType, resourcePath } from "./resources.ts";
 import type { KubeObject } from "./types.ts";
@@ -15,19 +15,45 @@ export interface InformerOptions<T extends KubeObject> {
   metadataOnly?: boolean;
   /** Where objects go; its subscribers hear of every change. */
   cache: ObjectCache<T>;
-  onRestart: (reason: "closed" | "expired" | "error" | "relist") => void;
+  onRestart: (reason: RestartReason) => void;
   logger: Logger;
   pageSize?: number;
+  /** Also relist this often, whatever the watch says (for a few objects that must never be missed). */
+  relistIntervalMs?: number;
 }
+
+/**
+ * Why a watch was started again: closed (the server ended it, as it does after timeoutSeconds), expired
+ * (410 Gone: relisted), error, silent (nothing arrived for WATCH_SILENCE_LIMIT_MS: a dead connection),
+ * relist (a periodic or requested full list).
+ */
+export type RestartReason = "closed" | "expired" | "error" | "silent" | "relist";
 
 interface WatchEvent {
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
   object: KubeObject & { code?: number; reason?: string; message?: string };
 }
 
-const WATCH_TIMEOUT_SECONDS = 300;
+// A watch is asked to end within 20 to 35 s, and is started again at once: a healthy watch is never
+// silent for longer than that (bookmarks do not help here: the watch cache sends one only when the kind
+// has moved past the watch's resourceVersion, which an idle kind does not). One
+// silent for HEALTHY_WITHIN_MS is dead (a proxy or peer that vanished without a FIN): the informer is
+// unhealthy, so readiness fails, and at WATCH_SILENCE_LIMIT_MS the watch is dropped and started again.
+// TCP keepalive (kube/client.ts) is the kernel's half of the check.
+const WATCH_TIMEOUT_MIN_SECONDS = 20;
+const WATCH_TIMEOUT_SPREAD_SECONDS = 15;
+const HEALTHY_WITHIN_MS = 45_000;
+export const WATCH_SILENCE_LIMIT_MS = 50_000;
 const INITIAL_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
+
+/** Raised when a watch delivered nothing for WATCH_SILENCE_LIMIT_MS. */
+class SilentWatchError extends Error {
+  constructor(what: string) {
+    super(`${what}: nothing received for ${WATCH_SILENCE_LIMIT_MS / 1000} s`);
+    this.name = "SilentWatchError";
+  }
+}
 
 /** Exponential backoff with full jitter, for the n-th consecutive failure (n >= 1). */
 export function watchBackoffMs(failures: number, random: () => number = Math.random): number {
@@ -69,17 +95,46 @@ export class Informer<T extends KubeObject> {
   #syncWaiters: (() => void)[] = [];
   #loop: Promise<void> | undefined;
   #relistRequested = false;
+  #relistTimer: NodeJS.Timeout | undefined;
+  /** When the API server was last heard from on this informer's behalf (a list page, watch data). */
+  #lastHeardAt = performance.now();
+  readonly #now: () => number;
 
-  constructor(options: InformerOptions<T>) {
+  constructor(options: InformerOptions<T>, now: () => number = () => performance.now()) {
     this.#options = options;
+    this.#now = now;
   }
 
   get synced() {
     return this.#synced;
   }
 
+  /** The resource, as metrics name it. */
+  get resource() {
+    return this.#options.type.plural;
+  }
+
+  /** Seconds since the API server last said anything to this informer (a bookmark counts). */
+  get silenceSeconds(): number {
+    return (this.#now() - this.#lastHeardAt) / 1000;
+  }
+
+  /** Heard from recently enough that its watch (or its relist) is alive. */
+  get healthy(): boolean {
+    return this.#now() - this.#lastHeardAt < HEALTHY_WITHIN_MS;
+  }
+
+  #heard() {
+    this.#lastHeardAt = this.#now();
+  }
+
   start() {
     this.#loop ??= this.#run();
+    const every = this.#options.relistIntervalMs;
+    if (every !== undefined && this.#relistTimer === undefined) {
+      this.#relistTimer = setInterval(() => this.relist(), every);
+      this.#relistTimer.unref();
+    }
   }
 
   waitForSync(): Promise<void> {
@@ -89,6 +144,7 @@ export class Informer<T extends KubeObject> {
 
   async stop() {
     this.#stopped = true;
+    if (this.#relistTimer) clearInterval(this.#relistTimer);
     this.#response?.destroy();
     if (this.#sleepTimer) clearTimeout(this.#sleepTimer);
     this.#wakeUp?.();
@@ -110,16 +166,25 @@ export class Informer<T extends KubeObject> {
     let failures = 0;
     while (!this.#stopped) {
       try {
-        if (this.#resourceVersion === undefined) await this.#list();
+        if (this.#resourceVersion === undefined || this.#relistRequested) {
+          this.#relistRequested = false;
+          await this.#list();
+        }
         await this.#watch();
         failures = 0;
         if (!this.#stopped) this.#options.onRestart("closed");
       } catch (error) {
         if (this.#stopped) break;
         if (this.#relistRequested) {
-          this.#relistRequested = false;
-          this.#resourceVersion = undefined;
           this.#options.onRestart("relist");
+          continue;
+        }
+        if (error instanceof SilentWatchError || error instanceof RequestTimeoutError) {
+          this.#options.onRestart("silent");
+          this.#options.logger.warn(
+            { resource: this.#description, err: describeError(error) },
+            "watch went silent: starting it again",
+          );
           continue;
         }
         if (isGone(error)) {
@@ -130,7 +195,10 @@ export class Informer<T extends KubeObject> {
         }
         failures += 1;
         this.#options.onRestart("error");
-        const delay = watchBackoffMs(failures);
+        const delay = Math.max(
+          watchBackoffMs(failures),
+          error instanceof ApiError ? (error.retryAfterMs ?? 0) : 0,
+        );
         this.#options.logger.warn(
           { resource: this.#description, err: describeError(error), retryInMs: Math.round(delay) },
           "watch failed: retrying",
@@ -161,6 +229,7 @@ export class Informer<T extends KubeObject> {
         { namespace, labelSelector, limit: this.#options.pageSize ?? 500, continue: continueToken },
         metadataOnly ? `${CONTENT_TYPES.metadataList},${CONTENT_TYPES.json}` : undefined,
       );
+      this.#heard();
       // An empty metadata-only list comes back with `items: null`.
       for (const item of page.items ?? []) items.push(this.#prepare(item));
       continueToken = page.metadata.continue || undefined;
@@ -184,7 +253,8 @@ export class Informer<T extends KubeObject> {
 
   async #watch() {
     const { api, type, namespace, labelSelector, metadataOnly } = this.#options;
-    const timeoutSeconds = WATCH_TIMEOUT_SECONDS + Math.floor(Math.random() * WATCH_TIMEOUT_SECONDS);
+    const timeoutSeconds =
+      WATCH_TIMEOUT_MIN_SECONDS + Math.floor(Math.random() * WATCH_TIMEOUT_SPREAD_SECONDS);
     const response = await api.client.stream({
       method: "GET",
       verb: "watch",
@@ -198,15 +268,24 @@ export class Informer<T extends KubeObject> {
       },
       accept: metadataOnly ? `${CONTENT_TYPES.metadataObject},${CONTENT_TYPES.json}` : undefined,
       resource: type.plural,
-      // The server ends the watch after timeoutSeconds; silence well past that means a dead connection.
-      timeoutMs: (timeoutSeconds + 60) * 1000,
+      // The API server answers a watch's headers at once: no headers within the limit is a dead connection.
+      timeoutMs: WATCH_SILENCE_LIMIT_MS,
     });
+    this.#heard();
     this.#response = response;
-    if (this.#stopped) response.destroy();
+    if (this.#stopped || this.#relistRequested) response.destroy();
     const splitter = new WatchLineSplitter();
+    let silence: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
+        silence = setTimeout(() => {
+          reject(new SilentWatchError(this.#description));
+          response.destroy();
+        }, WATCH_SILENCE_LIMIT_MS);
+        silence.unref();
         response.on("data", (chunk: Buffer) => {
+          this.#heard();
+          silence?.refresh();
           try {
             for (const line of splitter.push(chunk)) this.#handle(JSON.parse(line) as WatchEvent);
           } catch (error) {
@@ -219,6 +298,7 @@ export class Informer<T extends KubeObject> {
         response.on("close", () => reject(new Error("watch connection closed")));
       });
     } finally {
+      clearTimeout(silence);
       this.#response = undefined;
     }
   }

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { isConflict, isNotFound, type KubeApi } from "./client.ts";
 import { describeError } from "./informer.ts";
 import { CORE_RESOURCES } from "./resources.ts";
+import { microTime } from "./time.ts";
 import type { Lease } from "./types.ts";
 
 // Leader election on a coordination.k8s.io Lease, with client-go's algorithm and controller-runtime's
@@ -9,6 +10,8 @@ import type { Lease } from "./types.ts";
 // measured on the candidate's own clock from when it last saw the record change (clock skew between
 // replicas does not matter); the leader renews every retry period and gives up leading once it has not
 // renewed for the renew deadline, which is shorter than the lease duration, so two leaders never overlap.
+// Durations are measured on the monotonic clock: a wall clock stepped back or forward (NTP, a VM resumed)
+// neither extends a leadership nor cuts it short. The wall clock only fills the Lease's timestamps.
 
 export interface LeaseTimings {
   leaseDurationMs: number;
@@ -35,11 +38,6 @@ export function mayTakeLease(identity: string, observed: ObservedLease | undefin
   return observed.observedAt + observed.leaseDurationMs <= now;
 }
 
-/** MicroTime, as Lease spec times are written. */
-function microTime(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 23)}000Z`;
-}
-
 export interface LeaderElectorOptions {
   api: KubeApi;
   namespace: string;
@@ -49,6 +47,8 @@ export interface LeaderElectorOptions {
   logger: Logger;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
+  /** Milliseconds on a clock that never jumps (performance.now by default). */
+  monotonic?: () => number;
 }
 
 export class LeaderElector {
@@ -62,14 +62,17 @@ export class LeaderElector {
   #timer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
 
+  readonly #monotonic: () => number;
+
   constructor(options: LeaderElectorOptions) {
     this.#options = options;
     this.#timings = options.timings ?? DEFAULT_LEASE_TIMINGS;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
   }
 
   /** True only while the Lease was renewed within the renew deadline: checked before every write. */
   isLeader(): boolean {
-    return this.#leading && Date.now() - this.#lastRenewAt < this.#timings.renewDeadlineMs;
+    return this.#leading && this.#monotonic() - this.#lastRenewAt < this.#timings.renewDeadlineMs;
   }
 
   /** Campaigns until leading, then renews until the lease is lost or `stop` is called. */
@@ -90,7 +93,7 @@ export class LeaderElector {
       await this.#sleep(this.#timings.retryPeriodMs);
       if (this.#stopped) break;
       const renewed = await this.#tryAcquireOrRenew();
-      if (!renewed && Date.now() - this.#lastRenewAt >= this.#timings.renewDeadlineMs) {
+      if (!renewed && this.#monotonic() - this.#lastRenewAt >= this.#timings.renewDeadlineMs) {
         this.#leading = false;
         this.#options.logger.error({ lease: this.#options.name }, "lost the leader lease: stopping");
         this.#options.onStoppedLeading();
@@ -143,7 +146,8 @@ export class LeaderElector {
 
   async #tryAcquireOrRenew(): Promise<boolean> {
     const { api, namespace, name, identity, logger } = this.#options;
-    const now = Date.now();
+    const now = this.#monotonic();
+    const wallNow = Date.now();
     const leaseDurationSeconds = Math.round(this.#timings.leaseDurationMs / 1000);
     try {
       let lease: Lease | undefined;
@@ -162,8 +166,8 @@ export class LeaderElector {
             spec: {
               holderIdentity: identity,
               leaseDurationSeconds,
-              acquireTime: microTime(now),
-              renewTime: microTime(now),
+              acquireTime: microTime(wallNow),
+              renewTime: microTime(wallNow),
               leaseTransitions: 0,
             },
           },
@@ -196,8 +200,8 @@ export class LeaderElector {
           spec: {
             holderIdentity: identity,
             leaseDurationSeconds,
-            acquireTime: holding && spec.acquireTime ? spec.acquireTime : microTime(now),
-            renewTime: microTime(now),
+            acquireTime: holding && spec.acquireTime ? spec.acquireTime : microTime(wallNow),
+            renewTime: microTime(wallNow),
             leaseTransitions: (spec.leaseTransitions ?? 0) + (holding ? 0 : 1),
           },
         },

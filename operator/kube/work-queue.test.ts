@@ -140,4 +140,74 @@ describe("WorkQueue", () => {
     expect(finished).toBe(true);
     expect(seen).toEqual(["ns/a"]);
   });
+
+  it("hands out urgent keys before normal ones, and moves a queued key up when it is added as urgent", async () => {
+    const queue = new WorkQueue({ name: "test", concurrency: 1 });
+    const gate = deferred();
+    const seen: string[] = [];
+    queue.add("blocker");
+    queue.start(async (key) => {
+      if (key === "blocker") await gate.promise;
+      seen.push(key);
+      return undefined;
+    });
+    await tick();
+    queue.add("ns/normal-1");
+    queue.add("ns/normal-2");
+    queue.add("ns/halt", true);
+    queue.add("ns/normal-2", true);
+    expect(queue.depth).toBe(3);
+    gate.resolve();
+    await tick(10);
+    expect(seen).toEqual(["blocker", "ns/halt", "ns/normal-2", "ns/normal-1"]);
+    await queue.shutdown();
+  });
+
+  it("keeps workers for urgent keys only, so a halt never waits for a busy worker", async () => {
+    const queue = new WorkQueue({ name: "test", concurrency: 2, urgentConcurrency: 1 });
+    const gate = deferred();
+    const seen: string[] = [];
+    queue.start(async (key) => {
+      seen.push(key);
+      if (key.startsWith("ns/slow")) await gate.promise;
+      return undefined;
+    });
+    for (let i = 0; i < 5; i++) queue.add(`ns/slow-${i}`);
+    await tick();
+    expect(seen).toEqual(["ns/slow-0", "ns/slow-1"]);
+    queue.add("ns/halt", true);
+    await tick();
+    expect(seen).toEqual(["ns/slow-0", "ns/slow-1", "ns/halt"]);
+    gate.resolve();
+    await tick(10);
+    expect(seen).toHaveLength(6);
+    await queue.shutdown();
+  });
+
+  it("retries a failed urgent key in the urgent lane, and a requeue keeps the lane it asks for", async () => {
+    const queue = new WorkQueue({ name: "test", concurrency: 1, retryBaseDelayMs: 40 });
+    const gate = deferred();
+    const seen: string[] = [];
+    let failedOnce = false;
+    queue.start(async (key) => {
+      seen.push(key);
+      if (key === "ns/halt" && !failedOnce) {
+        failedOnce = true;
+        throw new Error("500");
+      }
+      if (key === "blocker") await gate.promise;
+      return undefined;
+    });
+    queue.add("ns/halt", true);
+    await tick();
+    queue.add("blocker");
+    // Queued before the retry is due: in one lane it would go first.
+    queue.add("ns/normal");
+    await tick(80);
+    expect(queue.depth).toBe(2);
+    gate.resolve();
+    await tick(20);
+    expect(seen).toEqual(["ns/halt", "blocker", "ns/halt", "ns/normal"]);
+    await queue.shutdown();
+  });
 });

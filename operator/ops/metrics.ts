@@ -8,7 +8,13 @@ export interface FleetSnapshot {
   haltedBySource: Map<string, number>;
 }
 
-export function createMetrics(fleet: () => FleetSnapshot) {
+/** One watch, as its liveness gauge reads it. */
+export interface WatchLiveness {
+  resource: string;
+  silenceSeconds: number;
+}
+
+export function createMetrics(fleet: () => FleetSnapshot, watches: () => Iterable<WatchLiveness> = () => []) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "tradingbot_operator_" });
   const registers = [registry];
@@ -40,7 +46,7 @@ export function createMetrics(fleet: () => FleetSnapshot) {
   });
   const watchRestarts = new Counter({
     name: "tradingbot_operator_watch_restarts_total",
-    help: "Watch restarts by resource and reason (closed: stream ended; expired: 410 Gone, relisted; error; relist: a requested full resync).",
+    help: "Watch restarts by resource and reason (closed: stream ended; expired: 410 Gone, relisted; error; silent: nothing received for 50 s, a dead connection; relist: a periodic or requested full list).",
     labelNames: ["resource", "reason"],
     registers,
   });
@@ -90,6 +96,20 @@ export function createMetrics(fleet: () => FleetSnapshot) {
     help: "Kubernetes Events recorded by reason, and failures to record them.",
     labelNames: ["reason", "result"],
     registers,
+  });
+  new Gauge({
+    name: "tradingbot_operator_watch_last_event_age_seconds",
+    help: "Seconds since a watch of this resource last received anything (bookmarks included): above 50 the watch is dead and is restarted; the oldest of a resource's watches.",
+    labelNames: ["resource"],
+    registers,
+    collect() {
+      this.reset();
+      const oldest = new Map<string, number>();
+      for (const { resource, silenceSeconds } of watches()) {
+        oldest.set(resource, Math.max(oldest.get(resource) ?? 0, silenceSeconds));
+      }
+      for (const [resource, seconds] of oldest) this.set({ resource }, seconds);
+    },
   });
   new Gauge({
     name: "tradingbot_operator_bots",

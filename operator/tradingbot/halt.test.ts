@@ -1,13 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { BotKillSwitch, HaltStatus } from "../../api/v1alpha1/index.ts";
 import {
-  type BotTermination,
-  decideHalt,
-  type HaltInput,
+  type BotKillSwitch,
+  type HaltStatus,
   type KillSwitchView,
   killSwitchSelects,
-} from "./halt.ts";
+  readKillSwitch,
+} from "../../api/v1alpha1/index.ts";
+import { type BotTermination, decideHalt, type HaltInput } from "./halt.ts";
 
 const NOW = "2026-03-01T12:00:00Z";
 const EARLIER = "2026-03-01T11:00:00Z";
@@ -26,8 +26,8 @@ function input(overrides: Partial<HaltInput> = {}): HaltInput {
   };
 }
 
-function killSwitch(name: string, spec: Partial<KillSwitchView["spec"]> = {}): KillSwitchView {
-  return { name, spec: { engaged: true, namespaces: [], ...spec } };
+function killSwitch(name: string, spec: Record<string, unknown> = {}): KillSwitchView {
+  return readKillSwitch(name, { engaged: true, ...spec });
 }
 
 const riskMessage = JSON.stringify({
@@ -189,20 +189,23 @@ describe("decideHalt, for any combination of sources", () => {
     namespace: fc.constantFrom("trading", "team-a", "team-b"),
     labels: fc.dictionary(fc.constantFrom("team", "tier"), labelValue),
   });
-  const arbitrarySwitch = fc.record({
-    name: fc.constantFrom("a", "b", "c", "fleet"),
-    spec: fc.record({
-      engaged: fc.boolean(),
-      reason: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
-      namespaces: fc.subarray(["trading", "team-a", "team-b"]),
-      selector: fc.option(
-        fc.record({
-          matchLabels: fc.dictionary(fc.constantFrom("team", "tier"), labelValue, { maxKeys: 1 }),
-        }),
-        { nil: undefined },
-      ),
-    }),
-  });
+  const arbitrarySwitch = fc
+    .record({
+      name: fc.constantFrom("a", "b", "c", "fleet"),
+      spec: fc.record({
+        engaged: fc.boolean(),
+        reason: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+        namespaces: fc.subarray(["trading", "team-a", "team-b"]),
+        selector: fc.option(
+          fc.record({
+            matchLabels: fc.dictionary(fc.constantFrom("team", "tier"), labelValue, { maxKeys: 1 }),
+          }),
+          { nil: undefined },
+        ),
+      }),
+    })
+    .map(({ name, spec }) => readKillSwitch(name, spec));
+
   const arbitraryKillSwitch = fc.record({
     engaged: fc.boolean(),
     reason: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
@@ -222,8 +225,7 @@ describe("decideHalt, for any combination of sources", () => {
         arbitraryCurrent,
         (b, switches, own, current) => {
           const decision = decideHalt(input({ bot: b, killSwitches: switches, killSwitch: own, current }));
-          if (switches.some((s) => s.spec.engaged && killSwitchSelects(s, b)))
-            expect(decision.halted).toBe(true);
+          if (switches.some((s) => s.engaged && killSwitchSelects(s, b))) expect(decision.halted).toBe(true);
         },
       ),
     );
@@ -240,7 +242,7 @@ describe("decideHalt, for any combination of sources", () => {
           const decision = decideHalt(input({ bot: b, killSwitches: switches, killSwitch: own, current }));
           const latchHolds = current?.source === "Risk" && own.acknowledgeHalt !== current.id;
           const expected =
-            own.engaged || latchHolds || switches.some((s) => s.spec.engaged && killSwitchSelects(s, b));
+            own.engaged || latchHolds || switches.some((s) => s.engaged && killSwitchSelects(s, b));
           expect(decision.halted).toBe(expected);
           expect(decision.halt.engaged).toBe(expected);
           if (expected) expect(decision.halt.source).toBe(decision.sources[0]?.source);

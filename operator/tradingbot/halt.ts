@@ -1,11 +1,12 @@
 import {
   type BotKillSwitch,
   type HaltStatus,
-  type KillSwitchSpec,
+  type KillSwitchView,
+  killSwitchSelects,
   RiskHaltMessage,
   RUNTIME_EXIT_CODES,
+  type SelectableBot,
 } from "../../api/v1alpha1/index.ts";
-import { selectorMatches } from "../../api/v1alpha1/label-selector.ts";
 
 // Which halt applies to a bot: pure, from the bot's kill switch, its current status.halt, the
 // KillSwitches and its pod's termination. Halting is what the project promises above all, so every
@@ -18,16 +19,6 @@ export interface HaltSource {
   reason: string;
 }
 
-export interface KillSwitchView {
-  name: string;
-  spec: KillSwitchSpec;
-}
-
-export interface BotView {
-  namespace: string;
-  labels: Record<string, string> | undefined;
-}
-
 /** How the bot container of the current pod ended, if it has. */
 export interface BotTermination {
   podUid: string;
@@ -36,9 +27,9 @@ export interface BotTermination {
 }
 
 export interface HaltInput {
-  bot: BotView;
-  /** The bot's spec.killSwitch; undefined when it cannot be read (the bot then cannot run anyway). */
-  killSwitch: BotKillSwitch | undefined;
+  bot: SelectableBot;
+  /** The bot's spec.killSwitch, read leniently (readBotKillSwitch). */
+  killSwitch: BotKillSwitch;
   current: HaltStatus | undefined;
   killSwitches: KillSwitchView[];
   termination: BotTermination | undefined;
@@ -69,12 +60,6 @@ const MAX_MESSAGE = 2048;
 
 function clip(text: string, max: number) {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-export function killSwitchSelects(killSwitch: KillSwitchView, bot: BotView): boolean {
-  const { namespaces, selector } = killSwitch.spec;
-  if (namespaces.length > 0 && !namespaces.includes(bot.namespace)) return false;
-  return selectorMatches(selector, bot.labels);
 }
 
 /** The risk halt a terminated bot container reports, if it reports one. */
@@ -116,7 +101,7 @@ function latchMessage(id: string, acknowledgement: string | undefined): string {
 
 export function decideHalt(input: HaltInput): HaltDecision {
   const { bot, killSwitch, current, now } = input;
-  const acknowledgement = killSwitch?.acknowledgeHalt;
+  const acknowledgement = killSwitch.acknowledgeHalt;
 
   let latch = latchedFrom(current);
   let newRiskLatch: RiskLatch | undefined;
@@ -134,14 +119,14 @@ export function decideHalt(input: HaltInput): HaltDecision {
 
   const sources: HaltSource[] = [];
   if (latch) sources.push({ source: "Risk", reason: latch.reason });
-  if (killSwitch?.engaged) {
+  if (killSwitch.engaged) {
     sources.push({ source: "Spec", reason: killSwitch.reason || "spec.killSwitch.engaged is true" });
   }
   for (const switchView of [...input.killSwitches].sort((a, b) => a.name.localeCompare(b.name))) {
-    if (switchView.spec.engaged && killSwitchSelects(switchView, bot)) {
+    if (switchView.engaged && killSwitchSelects(switchView, bot)) {
       sources.push({
         source: `KillSwitch/${switchView.name}`,
-        reason: switchView.spec.reason || `KillSwitch ${switchView.name} is engaged`,
+        reason: switchView.reason || `KillSwitch ${switchView.name} is engaged`,
       });
     }
   }

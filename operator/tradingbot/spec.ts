@@ -1,17 +1,6 @@
 import type { z } from "zod";
-import {
-  BotKillSwitch,
-  KillSwitchSpec,
-  type KillSwitchStatus,
-  TradingBotSpec,
-  type TradingBotStatus,
-} from "../../api/v1alpha1/index.ts";
-import type { KubeObject } from "../kube/types.ts";
-import type { KillSwitchView } from "./halt.ts";
-
-/** A TradingBot as it comes from the API: the spec is validated before use, never trusted. */
-export type TradingBotObject = KubeObject & { spec?: unknown; status?: TradingBotStatus };
-export type KillSwitchObject = KubeObject & { spec?: unknown; status?: KillSwitchStatus };
+import { type BotKillSwitch, readBotKillSwitch, TradingBotSpec } from "../../api/v1alpha1/index.ts";
+import type { TradingBotObject } from "../resources.ts";
 
 export type ParsedSpec = { ok: true; spec: TradingBotSpec } | { ok: false; issues: string };
 
@@ -25,49 +14,41 @@ export function describeIssues(prefix: string, error: z.ZodError): string {
 
 // A spec changes only with metadata.generation: it is parsed once per generation (status writes, which
 // replace the cached object many times, do not parse it again). Forgotten with the bot.
-const parsedSpecs = new Map<string, { generation: number | undefined; parsed: ParsedSpec }>();
-// Cache objects are replaced, never mutated, on change: a KillSwitch is parsed once per object version.
-const parsedKillSwitches = new WeakMap<object, KillSwitchView | null>();
+const parsedSpecs = new Map<
+  string,
+  { generation: number | undefined; parsed: ParsedSpec; killSwitch: ReturnType<typeof readBotKillSwitch> }
+>();
 
-/** The bot's spec, defaults applied; or the reasons it is invalid (a spec from an older schema, say). */
-export function parseBotSpec(bot: TradingBotObject): ParsedSpec {
+function parsedOf(bot: TradingBotObject) {
   const uid = bot.metadata.uid ?? "";
   const known = parsedSpecs.get(uid);
-  if (uid !== "" && known && known.generation === bot.metadata.generation) return known.parsed;
+  if (uid !== "" && known && known.generation === bot.metadata.generation) return known;
   const result = TradingBotSpec.safeParse(bot.spec);
   const parsed: ParsedSpec = result.success
     ? { ok: true, spec: result.data }
     : { ok: false, issues: describeIssues("spec", result.error) };
-  if (uid !== "") parsedSpecs.set(uid, { generation: bot.metadata.generation, parsed });
-  return parsed;
+  const entry = {
+    generation: bot.metadata.generation,
+    parsed,
+    killSwitch: readBotKillSwitch((bot.spec as { killSwitch?: unknown } | undefined)?.killSwitch),
+  };
+  if (uid !== "") parsedSpecs.set(uid, entry);
+  return entry;
+}
+
+/** The bot's spec, defaults applied; or the reasons it is invalid (a spec from an older schema, say). */
+export function parseBotSpec(bot: TradingBotObject): ParsedSpec {
+  return parsedOf(bot).parsed;
 }
 
 export function forgetBotSpec(uid: string | undefined) {
   if (uid) parsedSpecs.delete(uid);
 }
 
-/** The bot's own kill switch, read on its own so that it works even when the rest of the spec does not. */
-export function botKillSwitch(bot: TradingBotObject): BotKillSwitch | undefined {
-  const parsed = parseBotSpec(bot);
-  if (parsed.ok) return parsed.spec.killSwitch;
-  const killSwitch = BotKillSwitch.safeParse(
-    (bot.spec as { killSwitch?: unknown } | undefined)?.killSwitch ?? {},
-  );
-  return killSwitch.success ? killSwitch.data : undefined;
-}
-
-/** A KillSwitch's validated spec, or null when it does not parse (it then selects nothing). */
-export function killSwitchView(object: KillSwitchObject): KillSwitchView | null {
-  let view = parsedKillSwitches.get(object);
-  if (view === undefined) {
-    const result = KillSwitchSpec.safeParse(object.spec);
-    view = result.success ? { name: object.metadata.name, spec: result.data } : null;
-    parsedKillSwitches.set(object, view);
-  }
-  return view;
-}
-
-export function killSwitchIssues(object: KillSwitchObject): string | undefined {
-  const result = KillSwitchSpec.safeParse(object.spec);
-  return result.success ? undefined : describeIssues("spec", result.error);
+/**
+ * The bot's own kill switch, read on its own and leniently (readBotKillSwitch), so that it halts even
+ * when the rest of the spec does not parse, or was written under a newer schema.
+ */
+export function botKillSwitch(bot: TradingBotObject): { killSwitch: BotKillSwitch; problems: string[] } {
+  return parsedOf(bot).killSwitch;
 }

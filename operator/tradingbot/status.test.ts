@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { TradingBotStatus } from "../../api/v1alpha1/index.ts";
+import { readKillSwitch, type TradingBotStatus } from "../../api/v1alpha1/index.ts";
+import { timestampOf } from "../kube/time.ts";
 import type { Pod } from "../kube/types.ts";
 import type { CredentialsCheck } from "./credentials.ts";
 import { decideHalt, type HaltDecision } from "./halt.ts";
-import { computeBotStatus, type StatusInput, timestampOf } from "./status.ts";
+import { computeBotStatus, type StatusInput } from "./status.ts";
 
 const T0 = "2026-03-01T12:00:00Z";
 const T1 = "2026-03-01T12:05:00Z";
@@ -105,7 +106,7 @@ describe("computeBotStatus", () => {
       bot: { namespace: "t", labels: {} },
       killSwitch: { engaged: false, onEngage: "CancelOrders" },
       current: undefined,
-      killSwitches: [{ name: "fleet", spec: { engaged: true, namespaces: [], reason: "incident" } }],
+      killSwitches: [readKillSwitch("fleet", { engaged: true, reason: "incident" })],
       termination: undefined,
       now: T0,
     });

@@ -7,6 +7,7 @@ import type {
   TradingBotStatus,
 } from "../../api/v1alpha1/index.ts";
 import { deepEqual } from "../kube/json-compare.ts";
+import { timestampOf } from "../kube/time.ts";
 import type { Pod } from "../kube/types.ts";
 import type { CredentialsCheck } from "./credentials.ts";
 import type { HaltDecision } from "./halt.ts";
@@ -28,6 +29,7 @@ export interface StatusInput {
   current: TradingBotStatus | undefined;
   /** The zod issues of a spec that does not parse. */
   invalidSpec: string | undefined;
+  /** What the referenced Secrets allow; undefined when they were not looked at (invalid spec, halted). */
   credentials: CredentialsCheck | undefined;
   halt: HaltDecision | undefined;
   /** The bot's pod as it is once the planned action is made (a deleted pod still terminates). */
@@ -45,11 +47,6 @@ interface ConditionValue {
   status: "True" | "False" | "Unknown";
   reason: string;
   message: string;
-}
-
-/** RFC 3339 with second precision, as metav1.Time. */
-export function timestampOf(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
 }
 
 function failureText(failure: PodFailure): string {
@@ -141,9 +138,17 @@ function haltedCondition(input: StatusInput): ConditionValue {
   return { status: "True", reason: kind, message: `${primary?.source}: ${primary?.reason}` };
 }
 
-function credentialsCondition(input: StatusInput): ConditionValue {
+/** A halted bot's Secrets are not looked at (a halt needs nothing): what the condition said stays. */
+function credentialsCondition(input: StatusInput, current: Condition | undefined): ConditionValue {
   const check = input.credentials;
-  if (!check) return { status: "Unknown", reason: "NotChecked", message: "The spec is not valid." };
+  if (!check && input.invalidSpec !== undefined) {
+    return { status: "Unknown", reason: "NotChecked", message: "The spec is not valid." };
+  }
+  if (!check) {
+    return current
+      ? { status: current.status, reason: current.reason, message: current.message }
+      : { status: "Unknown", reason: "NotChecked", message: "Not checked while the bot is halted." };
+  }
   if (check.ok) return { status: "True", reason: "SecretsFound", message: "" };
   return { status: "False", reason: check.reason, message: check.message };
 }
@@ -227,7 +232,7 @@ export function computeBotStatus(input: StatusInput): TradingBotStatus {
     condition("Halted", haltedCondition(input), previous("Halted"), g, input.now),
     condition(
       "CredentialsAvailable",
-      credentialsCondition(input),
+      credentialsCondition(input, previous("CredentialsAvailable")),
       previous("CredentialsAvailable"),
       g,
       input.now,

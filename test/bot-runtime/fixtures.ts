@@ -172,8 +172,8 @@ export function writeBot(
   dir: string,
   sim: ExchangeSim,
   account: SimAccount,
-  config: Omit<RuntimeConfig, "schemaVersion" | "exchange" | "bot" | "store"> &
-    Partial<Pick<RuntimeConfig, "bot" | "store">>,
+  config: Omit<RuntimeConfig, "schemaVersion" | "exchange" | "bot" | "store" | "acknowledgedHalt"> &
+    Partial<Pick<RuntimeConfig, "bot" | "store" | "acknowledgedHalt">>,
 ): BotSetup {
   const full: RuntimeConfig = {
     schemaVersion: 1,
@@ -184,6 +184,7 @@ export function writeBot(
     strategy: config.strategy,
     risk: config.risk,
     onStop: config.onStop,
+    ...(config.acknowledgedHalt === undefined ? {} : { acknowledgedHalt: config.acknowledgedHalt }),
   };
   mkdirSync(dir, { recursive: true });
   const configPath = join(dir, "config.json");

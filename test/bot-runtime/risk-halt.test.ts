@@ -158,4 +158,74 @@ describe("risk limits on the simulator", () => {
     expect(openAtExchange(sim, drawdownAccount.apiKey)).toEqual([]);
     await expectDatabaseMatchesExchange(db, sim, drawdownAccount, setup.config.bot.uid);
   });
+
+  it("keeps a latch in the database: a runtime started again on it refuses to trade until its config acknowledges that latch", async () => {
+    const { sim, account } = await startSimulator();
+    sims.push(sim);
+    const price = Number(sim.price("BTCUSDT"));
+    const config = {
+      symbol: "BTC/USDT",
+      strategy: {
+        type: "grid" as const,
+        grid: {
+          lowerPrice: (price * 0.7).toFixed(2),
+          upperPrice: (price * 0.999).toFixed(2),
+          levels: 5,
+          quotePerOrder: "30",
+        },
+      },
+      risk: {
+        maxOrderQuote: "50",
+        maxPositionQuote: "5000",
+        maxDailyLossQuote: "5",
+        maxDrawdownPct: "50",
+        maxOpenOrders: 8,
+        maxOrdersPerMinute: 120,
+        priceBandPct: "50",
+      },
+      onStop: "CancelOrders" as const,
+      bot: { namespace: "trading", name: "latched", uid: `latched-${Date.now()}` },
+    };
+    const setup = writeBot(`${dir}/latch`, sim, account, config);
+    const first = RuntimeProcess.start(setup, db.tradingCredentials);
+    await waitFor(() => openAtExchange(sim, account.apiKey).length >= 2, { what: `orders\n${first.tail()}` });
+    sim.setPrice({ symbol: "BTCUSDT", movePct: -30 });
+    expect((await first.exited).code, first.tail()).toBe(RUNTIME_EXIT_CODES.riskHalt);
+    const latched = RiskHaltMessage.parse(JSON.parse(readFileSync(setup.terminationLog, "utf8")));
+    sim.setPrice({ symbol: "BTCUSDT", price: String(price) });
+
+    // The pod is gone and nobody recorded the latch anywhere else: the database still holds it.
+    const ordersBefore = sim.orders({ apiKey: account.apiKey }).length;
+    const second = RuntimeProcess.start(
+      writeBot(`${dir}/latch`, sim, account, config),
+      db.tradingCredentials,
+    );
+    expect((await second.exited).code, second.tail()).toBe(RUNTIME_EXIT_CODES.riskHalt);
+    expect(RiskHaltMessage.parse(JSON.parse(readFileSync(setup.terminationLog, "utf8")))).toMatchObject({
+      haltId: latched.haltId,
+      limit: "maxDailyLossQuote",
+      threshold: "5",
+    });
+    expect(second.events("halt").at(-1)?.msg).toContain(`risk halt ${latched.haltId} is latched`);
+    expect(sim.orders({ apiKey: account.apiKey })).toHaveLength(ordersBefore);
+
+    // An acknowledgement of another halt changes nothing; the latch's own id releases it.
+    const wrong = RuntimeProcess.start(
+      writeBot(`${dir}/latch`, sim, account, { ...config, acknowledgedHalt: "risk-not-this-one" }),
+      db.tradingCredentials,
+    );
+    expect((await wrong.exited).code).toBe(RUNTIME_EXIT_CODES.riskHalt);
+    expect(sim.orders({ apiKey: account.apiKey })).toHaveLength(ordersBefore);
+
+    const released = RuntimeProcess.start(
+      writeBot(`${dir}/latch`, sim, account, { ...config, acknowledgedHalt: latched.haltId }),
+      db.tradingCredentials,
+    );
+    await waitFor(() => sim.orders({ apiKey: account.apiKey }).length > ordersBefore, {
+      what: "orders after the acknowledgement",
+    }).catch((error) => {
+      throw new Error(`${(error as Error).message}; the runtime's log:\n${released.tail(30)}`);
+    });
+    expect((await released.stop()).code).toBe(RUNTIME_EXIT_CODES.stopped);
+  });
 });

@@ -48,6 +48,8 @@ export interface ControlPlane {
   fakeNodes: string[];
   /** Component name to process id. */
   pids: Record<string, number>;
+  /** Stops kube-apiserver (SIGTERM, or SIGKILL), starts it again and waits until it is ready. */
+  restartApiServer(options?: { kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -192,7 +194,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     );
     log(`etcd is up on ${etcd.endpoint} (${elapsed(started)})`);
 
-    start("kube-apiserver", binaries.kubeApiserver, [
+    const apiserverArgs = [
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
       `--secure-port=${apiserverPort}`,
@@ -220,15 +222,18 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       // The `kubernetes` Service's Endpoints may not point at loopback, the only address served here.
       "--endpoint-reconciler-type=none",
       "--profiling=false",
-    ]);
+    ];
+    let apiserver = start("kube-apiserver", binaries.kubeApiserver, apiserverArgs);
     const adminTls = readTls(pki.ca, pki.admin);
-    await whileRunning(
-      waitFor(async () => (await tlsRequest(`${server}/readyz`, adminTls)).status === 200, {
-        what: `kube-apiserver /readyz on ${server}`,
-        timeoutMs: 90_000,
-        intervalMs: 250,
-      }),
-    );
+    const apiserverReady = () =>
+      whileRunning(
+        waitFor(async () => (await tlsRequest(`${server}/readyz`, adminTls)).status === 200, {
+          what: `kube-apiserver /readyz on ${server}`,
+          timeoutMs: 90_000,
+          intervalMs: 250,
+        }),
+      );
+    await apiserverReady();
     log(`kube-apiserver is ready on ${server} (${elapsed(started)})`);
 
     start("kube-controller-manager", binaries.kubeControllerManager, [
@@ -293,7 +298,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     );
     log(`control plane ready in ${elapsed(started)}; state in ${stateDir}`);
 
-    const description: Omit<ControlPlane, "stop"> = {
+    const description: Omit<ControlPlane, "stop" | "restartApiServer"> = {
       stateDir,
       server,
       kubeconfigPath,
@@ -308,6 +313,13 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     writeFileSync(join(stateDir, controlPlaneFileName), `${JSON.stringify(description, null, 2)}\n`);
     return {
       ...description,
+      async restartApiServer(restart = {}) {
+        await apiserver.stop(restart.kill ? 0 : 15_000, restart.kill ? "SIGKILL" : "SIGTERM");
+        processes.splice(processes.indexOf(apiserver), 1);
+        apiserver = start("kube-apiserver", binaries.kubeApiserver, apiserverArgs);
+        await apiserverReady();
+        log(`kube-apiserver restarted (${restart.kill ? "SIGKILL" : "SIGTERM"})`);
+      },
       async stop() {
         await stopAll();
         for (const file of [controlPlaneFileName, processFileName])

@@ -23,6 +23,7 @@ import {
   startExchangeSim,
 } from "../../exchange-sim/index.ts";
 import { type BotDatabase, createBotDatabase } from "../bot-runtime/fixtures.ts";
+import { ApiFaultProxy } from "../faults/api-fault-proxy.ts";
 import { localAgentPlacement, type NodeAgent, startNodeAgent } from "../node-agent/index.ts";
 import { type BotObject, ClusterView } from "../operator/cluster-view.ts";
 import { RESTRICTED_NAMESPACE_LABELS } from "../operator/fixtures.ts";
@@ -100,6 +101,8 @@ export interface TradingEnvironmentOptions {
   operatorArgs?: string[];
   /** Progress lines; by default they go to `<workDir>/environment.log`. */
   log?: (line: string) => void;
+  /** The operator reaches the API server through a fault-injection proxy (`faults`). */
+  faultProxy?: boolean;
 }
 
 export interface AuditRow {
@@ -139,6 +142,10 @@ export interface TradingEnvironment {
   readonly sim: ExchangeSim;
   readonly database: BotDatabase;
   readonly operator: OperatorProcess;
+  /** Between every operator of this environment and the API server, when asked for (`faultProxy`). */
+  readonly faults: ApiFaultProxy | undefined;
+  /** Another operator with the same identity, RBAC and flags (a standby, or a replacement). */
+  startOperator(name: string): Promise<OperatorProcess>;
   readonly agent: NodeAgent;
   readonly nodeName: string;
   readonly operatorNamespace: string;
@@ -297,7 +304,23 @@ export async function startTradingEnvironment(
         ];
       }),
     );
-    const operatorKubeconfig = await installOperatorIdentity(cluster, operatorNamespace);
+    const adminKc = new KubeConfig();
+    adminKc.loadFromFile(cluster.kubeconfigPath);
+    let faults: ApiFaultProxy | undefined;
+    if (options.faultProxy) {
+      const apiServer = adminKc.getCurrentCluster();
+      if (!apiServer) throw new Error(`no cluster in ${cluster.kubeconfigPath}`);
+      faults = await ApiFaultProxy.start({
+        upstream: apiServer.server,
+        ca: apiServer.caData
+          ? Buffer.from(apiServer.caData, "base64")
+          : readFileSync(apiServer.caFile as string),
+      });
+      const proxy = faults;
+      cleanups.push(() => proxy.close());
+      log(`fault proxy for the operator on ${faults.url}`);
+    }
+    const operatorKubeconfig = await installOperatorIdentity(cluster, operatorNamespace, faults?.url);
     cleanups.push(async () => {
       await kubectlRun(cluster, [
         "delete",
@@ -316,8 +339,6 @@ export async function startTradingEnvironment(
 
     const podCidr = claimPodCidr(join(REPO_ROOT, ".local", "pod-cidr-claims"));
     cleanups.push(() => podCidr.release());
-    const adminKc = new KubeConfig();
-    adminKc.loadFromFile(cluster.kubeconfigPath);
     const agent = await startNodeAgent({
       kubeconfig: adminKc,
       nodeName,
@@ -329,15 +350,22 @@ export async function startTradingEnvironment(
     cleanups.push(() => agent.stop());
     log(`node agent registered Node ${nodeName} (pods on ${podCidr.cidr})`);
 
-    const operator = await startOperator({
-      kubeconfigPath: operatorKubeconfig,
-      operatorNamespace,
-      namespaces: options.botNamespaces,
-      identity: `${name}-${process.pid}`,
-      fromDist: true,
-      extraArgs: [...OPERATOR_ARGS, ...(options.operatorArgs ?? [])],
-    });
-    cleanups.push(() => operator.stop());
+    const launchOperator = async (identity: string) => {
+      const started = await startOperator({
+        kubeconfigPath: operatorKubeconfig,
+        operatorNamespace,
+        namespaces: options.botNamespaces,
+        identity,
+        fromDist: true,
+        extraArgs: [...OPERATOR_ARGS, ...(options.operatorArgs ?? [])],
+      });
+      cleanups.push(async () => {
+        if (started.process.isRunning()) started.resume();
+        await started.stop();
+      });
+      return started;
+    };
+    const operator = await launchOperator(`${name}-${process.pid}`);
     log(`operator running as system:serviceaccount:${operatorNamespace}:tradingbot-operator`);
 
     const view = new ClusterView(adminKc);
@@ -367,7 +395,9 @@ export async function startTradingEnvironment(
 
     let stopping: Promise<void> | undefined;
     const stop = async () => {
-      // The operator removes each bot's finalizer once the agent has stopped its pod: both must still run.
+      // The operator removes each bot's finalizer once the agent has stopped its pod: both must still run,
+      // and reach the API server.
+      faults?.clearRules();
       await deleteBotNamespaces(cluster, [...options.botNamespaces]);
       await runCleanups();
       log("environment stopped");
@@ -380,6 +410,8 @@ export async function startTradingEnvironment(
       sim,
       database,
       operator,
+      faults,
+      startOperator: (operatorName) => launchOperator(`${name}-${operatorName}`),
       agent,
       nodeName,
       operatorNamespace,

@@ -4,7 +4,12 @@ import { patchBotKillSwitchArgs } from "../../demo/commands.ts";
 import { REPO_ROOT } from "../operator/harness.ts";
 import { clusterContext, postgresContext } from "../support/context.ts";
 import { removeDirsOfDeadProcesses } from "../support/processes.ts";
-import { type BotObject, startTradingEnvironment, type TradingEnvironment } from "./environment.ts";
+import {
+  type BotObject,
+  startTradingEnvironment,
+  type TradingEnvironment,
+  type TradingEnvironmentOptions,
+} from "./environment.ts";
 
 // One environment per test file, on the run's control plane and PostgreSQL server (test/global-setup.ts).
 
@@ -20,7 +25,11 @@ export interface SuiteEnvironment {
  * Starts an environment named `<prefix>-<random>` with one bot namespace per label
  * (`<prefix>-<random>-<label>`).
  */
-export async function startSuiteEnvironment(prefix: string, labels: string[]): Promise<SuiteEnvironment> {
+export async function startSuiteEnvironment(
+  prefix: string,
+  labels: string[],
+  options: Pick<TradingEnvironmentOptions, "faultProxy" | "operatorArgs"> = {},
+): Promise<SuiteEnvironment> {
   // Work folders are named after the vitest run (the parent of the worker running a file), so the logs of
   // every file stay until the next run; a run whose process is gone is stale.
   removeDirsOfDeadProcesses(WORK_ROOT, /^e2e-(\d+)-/);
@@ -33,6 +42,7 @@ export async function startSuiteEnvironment(prefix: string, labels: string[]): P
     name,
     botNamespaces: namespaces,
     workDir: join(WORK_ROOT, `e2e-${process.ppid}-${name}`),
+    ...options,
   });
   return { env, namespaces };
 }

@@ -80,6 +80,8 @@ interface RbacObject {
 export async function installOperatorIdentity(
   access: ClusterAccess,
   operatorNamespace: string,
+  /** Another address for the API server in the kubeconfig (a fault-injection proxy, say). */
+  server?: string,
 ): Promise<string> {
   const rbacDir = join(REPO_ROOT, "config", "rbac");
   const objects: RbacObject[] = [];
@@ -117,7 +119,7 @@ export async function installOperatorIdentity(
   mkdirSync(WORK_DIR, { recursive: true });
   const path = join(WORK_DIR, `${operatorNamespace}.kubeconfig`);
   const user = `system:serviceaccount:${operatorNamespace}:tradingbot-operator`;
-  writeFileSync(path, tokenKubeconfig(cluster.server, caPem, user, token), { mode: 0o600 });
+  writeFileSync(path, tokenKubeconfig(server ?? cluster.server, caPem, user, token), { mode: 0o600 });
   return path;
 }
 
@@ -139,6 +141,8 @@ export interface OperatorProcess {
   readonly identity: string;
   readonly process: ManagedProcess;
   readonly metricsUrl: string;
+  /** Its readiness endpoint (/readyz). */
+  readonly readyUrl: string;
   /** Everything the operator wrote to stdout and stderr so far. */
   logs(): string;
   metrics(): Promise<string>;
@@ -147,6 +151,9 @@ export interface OperatorProcess {
   isLeader(): Promise<boolean>;
   stop(): Promise<void>;
   kill(): Promise<void>;
+  /** SIGSTOP: the process is frozen (its sockets stay open, nothing answers), until resume(). */
+  pause(): void;
+  resume(): void;
 }
 
 export async function startOperator(options: OperatorOptions): Promise<OperatorProcess> {
@@ -200,12 +207,15 @@ export async function startOperator(options: OperatorOptions): Promise<OperatorP
     identity: options.identity,
     process: child,
     metricsUrl,
+    readyUrl: `http://127.0.0.1:${healthPort}/readyz`,
     logs: () => readFileSync(logPath, "utf8"),
     metrics,
     metric,
     isLeader: async () => (await metric("tradingbot_operator_leader")) === 1,
     stop: () => child.stop(20_000, "SIGTERM"),
     kill: () => child.stop(0, "SIGKILL"),
+    pause: () => process.kill(child.pid, "SIGSTOP"),
+    resume: () => process.kill(child.pid, "SIGCONT"),
   };
 }
 

@@ -183,7 +183,7 @@ describe("a TradingBot", () => {
     expect(account.automountServiceAccountToken).toBe(false);
   });
 
-  it("halts on its own kill switch (status first, then the pod, then egress) and resumes when released", async () => {
+  it("halts on its own kill switch (the pod first, then status, then egress) and resumes when released", async () => {
     const before = await waitReady("grid");
     await kubectl([
       "patch",
@@ -232,8 +232,9 @@ describe("a TradingBot", () => {
     expect(before.metadata.uid).toBe(resumed.metadata.uid);
   });
 
-  // Resource versions are revisions of one store, comparable across kinds: the order of two writes.
-  it("records the halt in status before it starts deleting the pod", async () => {
+  // Resource versions are revisions of one store, comparable across kinds: the order of two writes. The
+  // halt's cause (spec.killSwitch) is on record before either, so the DELETE goes first.
+  it("starts deleting the pod before it records the halt in status", async () => {
     await waitReady("grid");
     const seen: { kind: string; resourceVersion: number }[] = [];
     const { Watch } = await import("@kubernetes/client-node");
@@ -282,7 +283,7 @@ describe("a TradingBot", () => {
       const firstDeletion = Math.min(
         ...seen.filter((s) => s.kind === "pod-deleting").map((s) => s.resourceVersion),
       );
-      expect(firstStatus).toBeLessThan(firstDeletion);
+      expect(firstDeletion).toBeLessThan(firstStatus);
     } finally {
       stopBots.abort();
       stopPods.abort();

@@ -1,0 +1,383 @@
+import { readFileSync } from "node:fs";
+import { load } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import {
+  readBotKillSwitch,
+  readKillSwitch,
+  TradingBot,
+  type TradingBotSpec,
+  type TradingBotStatus,
+} from "../../api/v1alpha1/index.ts";
+import { buildBotConfigMap, renderConfigDocument } from "../desired-state/bot-config-map.ts";
+import { buildBotNetworkPolicy, type NetworkEgress } from "../desired-state/bot-network-policy.ts";
+import { buildBotPod, type SecretVersions } from "../desired-state/bot-pod.ts";
+import { buildBotServiceAccount } from "../desired-state/bot-service-account.ts";
+import type { Pod } from "../kube/types.ts";
+import { FINALIZER } from "../names.ts";
+import type { TradingBotObject } from "../resources.ts";
+import type { CredentialsCheck } from "./credentials.ts";
+import { type BotObservation, type BotPlan, type BotWrite, type DesiredObjects, planBot } from "./plan.ts";
+
+// One test per rule of the reconcile's safety order: the plan is data, so the rules are read off it.
+
+const sample = TradingBot.parse(
+  load(readFileSync(new URL("../../config/samples/tradingbot-grid-paper.yaml", import.meta.url), "utf8")),
+);
+const identity = { name: "grid", namespace: "trading", uid: "uid-grid" };
+const NOW = Date.parse("2026-03-01T12:00:00Z");
+const network = {
+  operatorNamespace: "tradingbot-system",
+  operatorPodLabels: { "app.kubernetes.io/name": "tradingbot-operator" },
+  monitoringNamespaceSelector: {},
+  dnsNamespace: "kube-system",
+};
+const credentials: CredentialsCheck = {
+  ok: true,
+  versions: { exchange: "11", database: "12" },
+  databasePort: 5432,
+};
+
+/** The real builders, recording which were asked for. */
+function builders(calls: string[]): DesiredObjects {
+  const config = (spec: TradingBotSpec) => renderConfigDocument(identity, spec);
+  const pod = (spec: TradingBotSpec, versions: SecretVersions) =>
+    buildBotPod({
+      bot: identity,
+      spec,
+      defaultImage: "registry.local/bot:1",
+      configHash: config(spec).hash,
+      secretVersions: versions,
+    });
+  const record = <T>(call: string, build: () => T): T => {
+    calls.push(call);
+    return build();
+  };
+  return {
+    serviceAccount: () => record("serviceAccount", () => buildBotServiceAccount(identity)),
+    configMap: (spec) => record("configMap", () => buildBotConfigMap(identity, config(spec))),
+    podSummary: (spec, versions) => record("podSummary", () => pod(spec, versions)),
+    pod: (spec, versions) => record("pod", () => pod(spec, versions)),
+    networkPolicy: (egress: NetworkEgress) =>
+      record(egress.allowed ? "networkPolicy:open" : "networkPolicy:denied", () =>
+        buildBotNetworkPolicy({ bot: identity, settings: network, egress }),
+      ),
+  };
+}
+
+function botObject(
+  options: {
+    killSwitch?: Record<string, unknown>;
+    status?: TradingBotStatus;
+    finalizer?: boolean;
+    spec?: unknown;
+  } = {},
+): TradingBotObject {
+  const spec = options.spec ?? {
+    ...sample.spec,
+    killSwitch: { ...sample.spec.killSwitch, ...options.killSwitch },
+  };
+  return {
+    apiVersion: "trading.botops.dev/v1alpha1",
+    kind: "TradingBot",
+    metadata: {
+      ...identity,
+      generation: 2,
+      resourceVersion: "100",
+      labels: { desk: "btc" },
+      finalizers: options.finalizer === false ? [] : [FINALIZER],
+    },
+    spec,
+    status: options.status,
+  };
+}
+
+function runningPod(grace = 30): Pod {
+  const pod = buildBotPod({
+    bot: identity,
+    spec: sample.spec,
+    defaultImage: "registry.local/bot:1",
+    configHash: renderConfigDocument(identity, sample.spec).hash,
+    secretVersions: credentials.ok ? credentials.versions : { exchange: "", database: "" },
+  });
+  return {
+    ...pod,
+    metadata: { ...pod.metadata, uid: "pod-uid-1", resourceVersion: "90" },
+    spec: { ...pod.spec, terminationGracePeriodSeconds: grace },
+    status: { phase: "Running", podIP: "10.0.0.7", conditions: [{ type: "Ready", status: "True" }] },
+  };
+}
+
+const RISK_MESSAGE = JSON.stringify({
+  reason: "RiskLimitBreached",
+  haltId: "risk-20260301T115959-0a1b2c3d",
+  limit: "maxDailyLossQuote",
+  value: "-55.2",
+  threshold: "50",
+  at: "2026-03-01T11:59:59Z",
+});
+
+/** The pod of a runtime that halted itself on a risk limit (exit code 3 and its termination message). */
+function riskExitedPod(): Pod {
+  const pod = runningPod();
+  return {
+    ...pod,
+    status: {
+      phase: "Failed",
+      containerStatuses: [
+        {
+          name: "bot",
+          ready: false,
+          restartCount: 0,
+          state: {
+            terminated: {
+              exitCode: 3,
+              reason: "Error",
+              message: RISK_MESSAGE,
+              finishedAt: "2026-03-01T11:59:59Z",
+            },
+          },
+        },
+      ],
+    },
+  } as Pod;
+}
+
+function observe(
+  overrides: Partial<BotObservation> & { bot?: TradingBotObject } = {},
+  calls: string[] = [],
+): BotObservation {
+  const bot = overrides.bot ?? botObject();
+  const parsed = TradingBot.shape.spec.safeParse(bot.spec);
+  return {
+    bot,
+    spec: parsed.success ? { ok: true, spec: parsed.data } : { ok: false, issues: "spec: invalid" },
+    killSwitch: readBotKillSwitch((bot.spec as { killSwitch?: unknown }).killSwitch).killSwitch,
+    killSwitches: [],
+    pod: runningPod(),
+    owned: { serviceAccount: undefined, configMap: undefined, networkPolicy: undefined },
+    credentials: undefined,
+    restarts: undefined,
+    runtime: undefined,
+    desired: builders(calls),
+    settings: { mirrorIntervalMs: 60_000, deletionMarginMs: 30_000, maxGracePeriodSeconds: 60 },
+    now: NOW,
+    ...overrides,
+  };
+}
+
+function plan(observation: BotObservation): BotPlan {
+  const result = planBot(observation);
+  if ("needs" in result) throw new Error(`the plan needs ${result.needs}`);
+  return result;
+}
+
+const kinds = (writes: BotWrite[]) =>
+  writes
+    .map((w) => (w.kind === "apply" ? `apply:${w.resource}` : w.kind))
+    .filter((k) => k !== "recordEvents");
+
+const statusOf = (writes: BotWrite[]) =>
+  writes.find((w): w is Extract<BotWrite, { kind: "writeStatus" }> => w.kind === "writeStatus")?.status;
+
+describe("the plan of a Spec or KillSwitch halt", () => {
+  it("deletes the pod first, urgently, and records the halt in status after it", () => {
+    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true, reason: "by hand" } }) }));
+    expect(kinds(result.writes)).toEqual(["deletePod", "writeStatus"]);
+    expect(result.writes[0]).toMatchObject({ kind: "deletePod", urgent: true, cause: "halt" });
+    expect(statusOf(result.writes)?.halt).toMatchObject({ engaged: true, source: "Spec", reason: "by hand" });
+    expect(result.urgent).toBe(true);
+  });
+
+  it("deletes the pod first for a KillSwitch that selects the bot", () => {
+    const fleet = readKillSwitch("fleet", { engaged: true, namespaces: ["trading"], reason: "incident" });
+    const result = plan(observe({ killSwitches: [fleet] }));
+    expect(kinds(result.writes)).toEqual(["deletePod", "writeStatus"]);
+    expect(statusOf(result.writes)?.halt).toMatchObject({ source: "KillSwitch/fleet", reason: "incident" });
+  });
+
+  it("keeps egress open while the pod stops within its grace period, and looks again when it ends", () => {
+    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true } }), pod: runningPod(20) }));
+    expect(kinds(result.writes)).not.toContain("apply:networkPolicies");
+    expect(result.requeueAfterMs).toBe(20_050);
+  });
+
+  it("denies egress when the grace period has run out, even while the pod still exists, before status", () => {
+    const stuck: Pod = {
+      ...runningPod(30),
+      metadata: { ...runningPod(30).metadata, deletionTimestamp: new Date(NOW - 1000).toISOString() },
+    };
+    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true } }), pod: stuck }));
+    expect(kinds(result.writes)).toEqual(["apply:networkPolicies", "writeStatus"]);
+    const policy = result.writes[0] as Extract<BotWrite, { kind: "apply" }>;
+    expect((policy.object as { spec?: { egress?: unknown[] } }).spec?.egress).toEqual([]);
+  });
+
+  it("denies egress at once with onEngage Freeze: DELETE, then the deny, then status", () => {
+    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true, onEngage: "Freeze" } }) }));
+    expect(kinds(result.writes)).toEqual(["deletePod", "apply:networkPolicies", "writeStatus"]);
+  });
+
+  it("denies egress once the pod is gone", () => {
+    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true } }), pod: undefined }));
+    expect(kinds(result.writes)).toEqual(["apply:networkPolicies", "writeStatus"]);
+    expect(statusOf(result.writes)?.phase).toBe("Halted");
+  });
+
+  it("caps the DELETE's grace period at the operator's limit", () => {
+    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true } }), pod: runningPod(600) }));
+    expect(result.writes[0]).toMatchObject({ kind: "deletePod", gracePeriodSeconds: 60 });
+    expect(result.requeueAfterMs).toBe(30_000);
+  });
+});
+
+describe("the plan of a new risk latch", () => {
+  it("records the latch in status before the pod is touched", () => {
+    const result = plan(observe({ pod: riskExitedPod() }));
+    expect(kinds(result.writes).slice(0, 2)).toEqual(["writeStatus", "deletePod"]);
+    expect(statusOf(result.writes)?.halt).toMatchObject({
+      engaged: true,
+      source: "Risk",
+      id: "risk-20260301T115959-0a1b2c3d",
+      requiresAck: true,
+    });
+  });
+
+  it("never deletes the pod of a runtime that exited with a risk message before the latch, whatever else holds the bot", () => {
+    const fleet = readKillSwitch("fleet", { engaged: true });
+    for (const observation of [
+      observe({ pod: riskExitedPod() }),
+      observe({ pod: riskExitedPod(), bot: botObject({ killSwitch: { engaged: true } }) }),
+      observe({ pod: riskExitedPod(), killSwitches: [fleet] }),
+      observe({
+        pod: riskExitedPod(),
+        bot: botObject({ killSwitch: { engaged: true, onEngage: "Freeze" } }),
+      }),
+      observe({ pod: riskExitedPod(), bot: botObject({ spec: { killSwitch: { engaged: true } } }) }),
+    ]) {
+      const writes = plan(observation).writes;
+      const firstDelete = writes.findIndex((w) => w.kind === "deletePod");
+      const latch = writes.findIndex((w) => w.kind === "writeStatus" && w.status.halt?.source === "Risk");
+      expect(latch).toBe(0);
+      expect(firstDelete).toBeGreaterThan(latch);
+    }
+  });
+
+  it("deletes the pod first once the latch is on record", () => {
+    const latched = plan(observe({ pod: riskExitedPod() }));
+    const status = statusOf(latched.writes) as TradingBotStatus;
+    const result = plan(observe({ pod: riskExitedPod(), bot: botObject({ status }) }));
+    expect(result.writes[0]).toMatchObject({ kind: "deletePod", urgent: true });
+  });
+});
+
+describe("a halt needs nothing else before its DELETE", () => {
+  it("looks up no Secret, adds the finalizer only after the halt, and builds no desired object", () => {
+    const calls: string[] = [];
+    const observation = observe(
+      { bot: botObject({ killSwitch: { engaged: true }, finalizer: false }), credentials: undefined },
+      calls,
+    );
+    const result = planBot(observation);
+    expect("needs" in result).toBe(false);
+    const writes = (result as BotPlan).writes;
+    expect(writes[0]?.kind).toBe("deletePod");
+    expect(kinds(writes).indexOf("addFinalizer")).toBeGreaterThan(0);
+    expect(calls).toEqual([]);
+  });
+
+  it("honours the kill switch of a spec that is otherwise invalid", () => {
+    const result = plan(
+      observe({ bot: botObject({ spec: { symbol: 42, killSwitch: { engaged: true, reason: "stop" } } }) }),
+    );
+    expect(result.writes[0]).toMatchObject({ kind: "deletePod", urgent: true });
+    expect(statusOf(result.writes)?.halt).toMatchObject({ engaged: true, source: "Spec", reason: "stop" });
+  });
+
+  it("halts on a kill switch written under a newer schema (an unknown field, an unreadable engaged)", () => {
+    for (const killSwitch of [{ engaged: true, approvedBy: "ops" }, { engaged: "yes" }]) {
+      const result = plan(observe({ bot: botObject({ spec: { ...sample.spec, killSwitch } }) }));
+      expect(result.writes[0]?.kind).toBe("deletePod");
+    }
+  });
+
+  it("halts on a KillSwitch whose selector it cannot read", () => {
+    const unreadable = readKillSwitch("fleet", {
+      engaged: true,
+      selector: { matchExpressions: [{ key: "desk", operator: "Gt", values: ["1"] }] },
+    });
+    const result = plan(observe({ killSwitches: [unreadable] }));
+    expect(result.writes[0]?.kind).toBe("deletePod");
+  });
+});
+
+describe("the plan of a bot that may run", () => {
+  it("asks for its Secrets before anything else", () => {
+    expect(planBot(observe({ pod: undefined }))).toEqual({ needs: "credentials" });
+  });
+
+  it("adds the finalizer, then the ServiceAccount, ConfigMap and NetworkPolicy, then creates the pod", () => {
+    const result = plan(observe({ bot: botObject({ finalizer: false }), pod: undefined, credentials }));
+    expect(kinds(result.writes)).toEqual([
+      "addFinalizer",
+      "apply:serviceAccounts",
+      "apply:configMaps",
+      "apply:networkPolicies",
+      "createPod",
+    ]);
+    expect(result.urgent).toBe(false);
+    // The new pod's Pending status waits for the pod to become ready (one status write, not three).
+    expect(result.requeueAfterMs).toBe(10_050);
+  });
+
+  it("writes nothing when the API already holds the desired state", () => {
+    const calls: string[] = [];
+    const desired = builders(calls);
+    const spec = sample.spec;
+    const pod = runningPod();
+    const first = plan(observe({ pod, credentials }));
+    const status = statusOf(first.writes);
+    const result = plan(
+      observe({
+        pod,
+        credentials,
+        bot: botObject({ status }),
+        owned: {
+          serviceAccount: desired.serviceAccount(),
+          configMap: desired.configMap(spec),
+          networkPolicy: desired.networkPolicy({ allowed: true, spec, databasePort: 5432 }),
+        },
+      }),
+    );
+    expect(result.writes).toEqual([]);
+  });
+
+  it("stops the pod when the Secrets are missing, without urgency", () => {
+    const missing: CredentialsCheck = { ok: false, reason: "SecretNotFound", message: "gone" };
+    const result = plan(observe({ credentials: missing }));
+    expect(result.writes[0]).toMatchObject({ kind: "deletePod", urgent: false, cause: "stop" });
+    expect(statusOf(result.writes)?.phase).toBe("Degraded");
+  });
+});
+
+describe("the plan of a deleted bot", () => {
+  it("deletes the pod first, then records Terminating, and waits for the grace period and margin", () => {
+    const bot = botObject();
+    bot.metadata.deletionTimestamp = new Date(NOW).toISOString();
+    const result = plan(observe({ bot }));
+    expect(kinds(result.writes)).toEqual(["deletePod", "writeStatus"]);
+    expect(result.writes[0]).toMatchObject({ urgent: true, cause: "deletion" });
+    expect(result.requeueAfterMs).toBe(30_000);
+  });
+
+  it("force-deletes a pod that outlived its grace period plus the margin, then lets the bot go", () => {
+    const bot = botObject();
+    bot.metadata.deletionTimestamp = new Date(NOW - 61_000).toISOString();
+    const terminating: Pod = {
+      ...runningPod(30),
+      metadata: { ...runningPod(30).metadata, deletionTimestamp: new Date(NOW - 31_000).toISOString() },
+    };
+    const result = plan(observe({ bot, pod: terminating }));
+    expect(kinds(result.writes)).toEqual(["writeStatus", "deletePod", "removeFinalizer", "forgetRestarts"]);
+    expect(result.writes[1]).toMatchObject({ gracePeriodSeconds: 0, cause: "forcedDeletion" });
+  });
+});
