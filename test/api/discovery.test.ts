@@ -89,9 +89,9 @@ describe("what kubectl shows about the API", () => {
     expect(columnsOf(stdout)).toContain("HALT SOURCE");
   });
 
-  it("kubectl get ks shows engaged, halted bots and age", async () => {
+  it("kubectl get ks shows engaged, halted and stopping bots and age", async () => {
     const { stdout } = await kubectl(["get", "ks", switchName]);
-    expect(columnsOf(stdout)).toEqual(["NAME", "ENGAGED", "HALTED BOTS", "AGE"]);
+    expect(columnsOf(stdout)).toEqual(["NAME", "ENGAGED", "HALTED BOTS", "STOPPING", "AGE"]);
     expect(stdout.split("\n")[1]).toMatch(new RegExp(`^${switchName}\\s+false\\s`));
   });
 

@@ -155,6 +155,7 @@ describe("the Helm chart", () => {
       runtimePollInterval: 10_000,
       runtimeMirrorInterval: 30_000,
       resyncPeriod: 300_000,
+      maxGracePeriod: 90_000,
       deletionMargin: 45_000,
       returnMemoryAfterBursts: false,
       monitoringNamespaceSelector: { "kubernetes.io/metadata.name": "observability" },
