@@ -170,8 +170,10 @@ describe("fleet halts under faults", () => {
     const crd = load(readFileSync(crdPath, "utf8")) as {
       spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] };
     };
-    const specSchema = (crd.spec.versions[0]?.schema.openAPIV3Schema as { properties: Record<string, never> })
-      .properties.spec as unknown as {
+    const [served] = crd.spec.versions;
+    if (served === undefined) throw new Error(`${crdPath} has no versions`);
+    const specSchema = (served.schema.openAPIV3Schema as { properties: Record<string, never> }).properties
+      .spec as unknown as {
       properties: Record<string, unknown> & {
         selector: {
           properties: { matchExpressions: { items: { properties: { operator: { enum: string[] } } } } };
