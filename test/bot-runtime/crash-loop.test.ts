@@ -58,14 +58,17 @@ describe("crash loop", () => {
 
     for (let crash = 1; crash <= 5; crash++) {
       const bot = RuntimeProcess.start(setup, db.tradingCredentials);
+      // Once it has taken stock, a move across two grid levels fills orders it must replace: there is
+      // always work to crash in the middle of (a grid left complete by the run before would have none).
+      await bot.waitForEvent("reconciled");
       const placedBefore = sim.orders({ apiKey: account.apiKey }).length;
+      sim.setPrice({ symbol: "BTCUSDT", movePct: crash % 2 === 1 ? -1.1 : 1.3 });
       await waitFor(
         () => sim.orders({ apiKey: account.apiKey }).length > placedBefore || bot.events("fill").length > 0,
         {
           what: `activity before crash ${crash}\n${bot.tail()}`,
         },
       );
-      sim.setPrice({ symbol: "BTCUSDT", movePct: crash % 2 === 1 ? -1.1 : 1.3 });
       // Crash at a different point of the work each time.
       await new Promise((resolve) => setTimeout(resolve, 150 * crash));
       expect(await bot.stop("SIGKILL")).toMatchObject({ signal: "SIGKILL" });
