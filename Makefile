@@ -83,13 +83,16 @@ fmt: deps ## Format the code in place.
 ##@ Deployment
 
 .PHONY: install
-install: deps ## Install the CRDs and the operator's RBAC into the cluster of the current KUBECONFIG.
+install: deps ## Install the CRDs, the operator's RBAC, and the roles for people with their admission policies (as the chart does) into the cluster of the current KUBECONFIG.
 	kubectl apply --server-side --force-conflicts -f crds/
+	kubectl wait --for=condition=Established --timeout=60s -f crds/
 	kubectl create namespace tradingbot-system --dry-run=client -o yaml | kubectl apply -f -
 	kubectl apply --server-side -k config/rbac/
+	kubectl apply --server-side -k config/access/
 
 .PHONY: uninstall
-uninstall: deps ## Remove the operator's RBAC and the CRDs (and with them every TradingBot and KillSwitch).
+uninstall: deps ## Remove the operator's RBAC, the access objects and the CRDs (and with them every TradingBot and KillSwitch).
+	kubectl delete --ignore-not-found -k config/access/
 	kubectl delete --ignore-not-found -k config/rbac/
 	kubectl delete --ignore-not-found -f crds/
 

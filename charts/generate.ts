@@ -7,13 +7,17 @@
 //                                          config/prometheus/prometheus-rule.yaml
 //   charts/dashboard.ts                 -> charts/tradingbot-operator/files/grafana-dashboard.json,
 //                                          config/grafana/tradingbot-operator.json
+//   api/access/policies.ts              -> charts/tradingbot-operator/files/access.yaml,
+//                                          config/access/ (ClusterRoles for people, admission policies)
 // `--check` writes nothing and fails when a file differs from what would be written, or when the chart's
 // crds/ holds a file that crds/ does not.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { dump } from "js-yaml";
-import { RUNTIME_STATUS_PORT } from "../api/v1alpha1/index.ts";
+import { accessObjects } from "../api/access/policies.ts";
+import { DEFAULT_TRADING_POLICY } from "../api/access/trading-policy.ts";
+import { API_VERSION, RUNTIME_STATUS_PORT, TRADING_POLICY } from "../api/v1alpha1/index.ts";
 import { BOT_APP_NAME, LABELS, MANAGED_BY_VALUE } from "../operator/names.ts";
 import {
   BOT_NAMESPACE_RULES,
@@ -139,6 +143,60 @@ function configPrometheusFiles(): GeneratedFile[] {
   ];
 }
 
+/** Replaced by the release's full name when the chart renders files/access.yaml. */
+export const ACCESS_NAME_PLACEHOLDER = "RELEASE-FULLNAME";
+
+/**
+ * The cluster-level access objects: for the chart with a placeholder for the release's full name, and for
+ * `make install` named after the operator (the names a release called tradingbot-operator gets).
+ */
+function accessFiles(): GeneratedFile[] {
+  return [
+    {
+      path: `${CHART_DIR}/files/access.yaml`,
+      content:
+        header("api/access/policies.ts") +
+        `# templates/access.yaml renders this list with ${ACCESS_NAME_PLACEHOLDER} replaced by the release's full name.\n` +
+        yaml(accessObjects(ACCESS_NAME_PLACEHOLDER)),
+    },
+    {
+      path: "config/access/access.yaml",
+      content:
+        header("api/access/policies.ts") +
+        "# Roles for people (viewer, halter, editor) and the admission policies behind them: `make install`\n" +
+        "# applies these, the Helm chart installs the same objects.\n" +
+        accessObjects(OPERATOR_NAME)
+          .map((object) => {
+            const labels = { ...CONFIG_LABELS, ...object.metadata.labels };
+            return yaml({ ...object, metadata: { ...object.metadata, labels } });
+          })
+          .join("---\n"),
+    },
+    {
+      path: "config/access/trading-policy.yaml",
+      content:
+        header("api/access/trading-policy.ts") +
+        "# The TradingPolicy `make install` starts with (the chart's tradingPolicy.spec is the same): what the\n" +
+        "# samples need and nothing more. Every TradingBot must satisfy it: change it in the cluster\n" +
+        "# (`kubectl edit tradingpolicy tradingbot-operator`) to allow more.\n" +
+        yaml({
+          apiVersion: API_VERSION,
+          kind: TRADING_POLICY.kind,
+          metadata: { name: OPERATOR_NAME, labels: CONFIG_LABELS },
+          spec: DEFAULT_TRADING_POLICY,
+        }),
+    },
+    {
+      path: "config/access/kustomization.yaml",
+      content: `${header("charts/generate.ts")}${yaml({
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: ["access.yaml", "trading-policy.yaml"],
+      })}`,
+    },
+  ];
+}
+
 /** Every file this generator owns, with the content it must have. */
 export function generatedChartFiles(root = REPO_ROOT): GeneratedFile[] {
   const crds = readdirSync(join(root, CRDS_DIR))
@@ -160,6 +218,7 @@ export function generatedChartFiles(root = REPO_ROOT): GeneratedFile[] {
     { path: `${CHART_DIR}/files/grafana-dashboard.json`, content: dashboard },
     ...configPrometheusFiles(),
     { path: "config/grafana/tradingbot-operator.json", content: dashboard },
+    ...accessFiles(),
   ];
 }
 

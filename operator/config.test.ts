@@ -6,7 +6,9 @@ describe("loadConfig", () => {
     const config = loadConfig([], {});
     expect(config.namespaces).toBe("all");
     expect(config.concurrency).toBe(64);
-    expect(config.qps).toBe(1000);
+    expect(config.qps).toBe(200);
+    expect(config.burst).toBe(500);
+    expect(config.maxGracePeriod).toBe(60_000);
     expect(config.leaderElect).toBe(true);
     expect(config.runtimePollInterval).toBe(15_000);
     expect(config.operatorPodLabels).toEqual({ "app.kubernetes.io/name": "tradingbot-operator" });
@@ -24,11 +26,11 @@ describe("loadConfig", () => {
     expect(config.leaderElect).toBe(false);
   });
 
-  it("returns memory after bursts unless told not to, and names the flag of a bad value", () => {
-    expect(loadConfig([], {}).returnMemoryAfterBursts).toBe(true);
-    expect(loadConfig(["--return-memory-after-bursts=false"], {}).returnMemoryAfterBursts).toBe(false);
-    expect(() => loadConfig(["--return-memory-after-bursts=sometimes"], {})).toThrow(
-      /--return-memory-after-bursts/,
+  it("caps bot pods' grace period at 60 s unless told otherwise, and never above the API's 600 s", () => {
+    expect(loadConfig([], {}).maxGracePeriod).toBe(60_000);
+    expect(loadConfig(["--max-grace-period=2m"], {}).maxGracePeriod).toBe(120_000);
+    expect(() => loadConfig(["--max-grace-period=11m"], {})).toThrow(
+      /--max-grace-period: must be at most 600s/,
     );
   });
 

@@ -1,10 +1,16 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { killSwitchSelects, type TradingBotSpec } from "../api/v1alpha1/index.ts";
+import {
+  CREDENTIALS_LABEL,
+  CREDENTIALS_PURPOSES,
+  EXCHANGE_MODES_LABEL,
+  killSwitchSelects,
+  type TradingBotSpec,
+} from "../api/v1alpha1/index.ts";
 import type { OperatorConfig } from "./config.ts";
 import { reconcileKillSwitch } from "./killswitch/reconcile.ts";
 import { killSwitchViewOf } from "./killswitch/view.ts";
-import { trimObject, trimPod, trimSecret } from "./kube/cache-trim.ts";
+import { secretTrimmer, trimObject, trimPod } from "./kube/cache-trim.ts";
 import { ApiError, KubeApi, KubeClient, NotLeaderError } from "./kube/client.ts";
 import { EventRecorder } from "./kube/events.ts";
 import { describeError, Informer } from "./kube/informer.ts";
@@ -17,14 +23,18 @@ import type { ConfigMap, KubeObject, NetworkPolicy, Pod, ServiceAccount } from "
 import { WorkQueue } from "./kube/work-queue.ts";
 import { FIELD_MANAGER, MANAGED_BY_SELECTOR, REPORTING_CONTROLLER } from "./names.ts";
 import { startHealthServer, startMetricsServer } from "./ops/health-server.ts";
-import { MemorySettler, memoryReducingCollection } from "./ops/memory-settle.ts";
 import { createMetrics, type FleetSnapshot, type Metrics, sourceKind } from "./ops/metrics.ts";
-import { type KillSwitchObject, RESOURCES, type TradingBotObject } from "./resources.ts";
+import {
+  type KillSwitchObject,
+  RESOURCES,
+  type TradingBotObject,
+  type TradingPolicyObject,
+} from "./resources.ts";
 import { isPodReady, isTerminating, type RestartHistory } from "./tradingbot/pod-lifecycle.ts";
 import { type Caches, reconcileTradingBot } from "./tradingbot/reconcile.ts";
 import { RuntimePoller } from "./tradingbot/runtime-poller.ts";
 import { SecretFactsSource } from "./tradingbot/secret-facts.ts";
-import { forgetBotSpec } from "./tradingbot/spec.ts";
+import { botKillSwitch, forgetBotSpec } from "./tradingbot/spec.ts";
 
 // Wiring: one connection and client, the watches and their caches, the event handlers that map changes
 // to queue keys, leader election, the work queues, the runtime poller and the HTTP endpoints.
@@ -35,6 +45,8 @@ const KILL_SWITCH_RECOUNT_DELAY_MS = 500;
 const COALESCE_MS = 100;
 /** KillSwitches are few and must never be missed: they are listed again this often, watch or not. */
 const KILL_SWITCH_RELIST_MS = 30_000;
+/** How often to look again for the TradingPolicy kind while the API server does not serve it. */
+const TRADING_POLICY_ABSENT_RETRY_MS = 30_000;
 /** Workers of the TradingBot queue that take only halts, so a halt never waits for a free worker. */
 const URGENT_WORKERS = 8;
 
@@ -55,8 +67,7 @@ function beyondStatus(previous: TradingBotObject, current: TradingBotObject): bo
  * Whether a TradingBot's change can start a halt: its kill switch, its labels (which KillSwitches
  * select it) or its deletion. Such a change goes to the urgent lane.
  */
-function mayHalt(previous: TradingBotObject | undefined, current: TradingBotObject): boolean {
-  if (!previous) return true;
+function mayHalt(previous: TradingBotObject, current: TradingBotObject): boolean {
   const killSwitch = (bot: TradingBotObject) =>
     (bot.spec as { killSwitch?: unknown } | undefined)?.killSwitch;
   return (
@@ -113,7 +124,6 @@ export class Operator {
   readonly #secretFacts: SecretFactsSource;
   readonly #restartHistory = new Map<string, RestartHistory>();
   readonly #elector: LeaderElector | undefined;
-  readonly #memory: MemorySettler;
   #leading = false;
   #servers: Server[] = [];
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -138,11 +148,12 @@ export class Operator {
     this.caches = {
       bots: new ObjectCache<TradingBotObject>(trimObject),
       killSwitches: new ObjectCache<KillSwitchObject>(trimObject),
+      tradingPolicies: new ObjectCache<TradingPolicyObject>(trimObject),
       pods: new ObjectCache<Pod>(trimPod),
       configMaps: new ObjectCache<ConfigMap>(trimObject),
       networkPolicies: new ObjectCache<NetworkPolicy>(trimObject),
       serviceAccounts: new ObjectCache<ServiceAccount>(trimObject),
-      secrets: new ObjectCache<KubeObject>(trimSecret),
+      secrets: new ObjectCache<KubeObject>(secretTrimmer([CREDENTIALS_LABEL, EXCHANGE_MODES_LABEL])),
     };
     this.caches.bots.addIndex(BY_NAMESPACE, (bot) => [bot.metadata.namespace ?? ""]);
     this.caches.bots.addIndex(BY_SECRET, referencedSecrets);
@@ -161,21 +172,6 @@ export class Operator {
       onDepthChange: (depth) => this.metrics.queueDepth.set({ queue: "killswitches" }, depth),
       onRetry: () => this.metrics.queueRetries.inc({ queue: "killswitches" }),
       onError: (key, error) => this.#logReconcileError("KillSwitch", key, error),
-    });
-    this.#memory = new MemorySettler({
-      busy: () =>
-        [this.#botQueue, this.#killSwitchQueue].some((queue) => queue.depth > 0 || queue.processing.size > 0),
-      rss: () => process.memoryUsage.rss(),
-      collect: config.returnMemoryAfterBursts ? memoryReducingCollection() : undefined,
-      onSettled: (before, after, ms) =>
-        logger.info(
-          {
-            rssMiB: Math.round(after / 2 ** 20),
-            freedMiB: Math.round((before - after) / 2 ** 20),
-            pauseMs: Math.round(ms),
-          },
-          "returned memory after a burst of reconciles",
-        ),
     });
     this.#events = new EventRecorder({
       api: this.api,
@@ -255,6 +251,16 @@ export class Operator {
       this.#killSwitchQueue.addAfter(name, KILL_SWITCH_RECOUNT_DELAY_MS);
   }
 
+  #haltedFromTheStart(bot: TradingBotObject): boolean {
+    if (botKillSwitch(bot).killSwitch.engaged || bot.metadata.deletionTimestamp) return true;
+    const selectable = { namespace: bot.metadata.namespace ?? "", labels: bot.metadata.labels };
+    for (const object of this.caches.killSwitches.values()) {
+      const view = killSwitchViewOf(object);
+      if (view.engaged && killSwitchSelects(view, selectable)) return true;
+    }
+    return false;
+  }
+
   /** Bots a KillSwitch could select: those of its namespaces matching its selector. */
   #botsSelectedBy(object: KillSwitchObject): string[] {
     const view = killSwitchViewOf(object);
@@ -272,10 +278,20 @@ export class Operator {
   }
 
   #registerHandlers() {
-    const { bots, killSwitches, pods, configMaps, networkPolicies, serviceAccounts, secrets } = this.caches;
+    const {
+      bots,
+      killSwitches,
+      tradingPolicies,
+      pods,
+      configMaps,
+      networkPolicies,
+      serviceAccounts,
+      secrets,
+    } = this.caches;
     bots.subscribe({
       onAdd: (bot) => {
-        this.#enqueueBot(ObjectCache.keyOf(bot), true);
+        // A fleet arriving is no halt: only a bot that is halted from the start jumps the queue.
+        this.#enqueueBot(ObjectCache.keyOf(bot), this.#haltedFromTheStart(bot));
         this.#recountKillSwitches();
       },
       onUpdate: (previous, current) => {
@@ -316,6 +332,17 @@ export class Operator {
       onAdd: (current) => onKillSwitchChange(undefined, current),
       onUpdate: onKillSwitchChange,
       onDelete: (previous) => onKillSwitchChange(previous, undefined),
+    });
+    // A policy may now refuse a running bot, or allow a refused one: every bot it applies to looks again.
+    const onPolicyChange = () => {
+      for (const key of bots.keys()) this.#botQueue.add(key);
+    };
+    tradingPolicies.subscribe({
+      onAdd: onPolicyChange,
+      onUpdate: (previous, current) => {
+        if (!deepEqual(previous.spec, current.spec)) onPolicyChange();
+      },
+      onDelete: onPolicyChange,
     });
     pods.subscribe({
       onAdd: (pod) => this.#nudgeBot(controllingBot(pod)),
@@ -361,6 +388,7 @@ export class Operator {
         metadataOnly?: boolean;
         namespace?: string;
         relistIntervalMs?: number;
+        absentRetryMs?: number;
       },
     ) => {
       this.#informers.push(
@@ -375,6 +403,11 @@ export class Operator {
       );
     };
     add(RESOURCES.killSwitches, this.caches.killSwitches, { relistIntervalMs: KILL_SWITCH_RELIST_MS });
+    // Before the TradingPolicy CRD is installed (an upgrade that kept the old CRDs) there are no policies;
+    // nothing else waits on it.
+    add(RESOURCES.tradingPolicies, this.caches.tradingPolicies, {
+      absentRetryMs: TRADING_POLICY_ABSENT_RETRY_MS,
+    });
     for (const namespace of namespaces) {
       add(RESOURCES.tradingBots, this.caches.bots, { namespace });
       add(RESOURCES.pods, this.caches.pods, { namespace, labelSelector: MANAGED_BY_SELECTOR });
@@ -387,7 +420,12 @@ export class Operator {
         namespace,
         labelSelector: MANAGED_BY_SELECTOR,
       });
-      add(RESOURCES.secrets, this.caches.secrets, { namespace, metadataOnly: true });
+      // Only Secrets labelled for a bot's use are watched, cached, read and mounted.
+      add(RESOURCES.secrets, this.caches.secrets, {
+        namespace,
+        metadataOnly: true,
+        labelSelector: `${CREDENTIALS_LABEL} in (${CREDENTIALS_PURPOSES.join(",")})`,
+      });
     }
   }
 
@@ -458,6 +496,7 @@ export class Operator {
       now,
       restartHistory: this.#restartHistory,
       built: new Map(),
+      conflicts: new Map(),
     };
     this.#botQueue.start((key) => this.#timed("TradingBot", () => reconcileTradingBot(deps, key)));
     this.#killSwitchQueue.start((name) =>
@@ -505,7 +544,6 @@ export class Operator {
       const seconds = (performance.now() - started) / 1000;
       this.metrics.reconcileTotal.inc({ controller, result });
       this.metrics.reconcileDuration.observe({ controller, result }, seconds);
-      this.#memory.noteWork();
     }
   }
 
@@ -525,7 +563,6 @@ export class Operator {
   /** Stops reconciling (in-flight reconciles finish), hands the Lease over and closes everything. */
   async stop() {
     if (this.#resyncTimer) clearTimeout(this.#resyncTimer);
-    this.#memory.stop();
     this.#poller.stop();
     await Promise.all([this.#botQueue.shutdown(), this.#killSwitchQueue.shutdown()]);
     await Promise.race([this.#events.flushed(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);

@@ -3,6 +3,7 @@ import {
   KILL_SWITCH,
   type KillSwitchStatus,
   TRADING_BOT,
+  TRADING_POLICY,
   type TradingBotStatus,
   VERSION,
 } from "../api/v1alpha1/index.ts";
@@ -14,7 +15,10 @@ export type TradingBotObject = KubeObject & { spec?: unknown; status?: TradingBo
 /** A KillSwitch as it comes from the API: read leniently (killswitch/view.ts), never trusted. */
 export type KillSwitchObject = KubeObject & { spec?: unknown; status?: KillSwitchStatus };
 
-/** Every kind the operator reads or writes: the built-in ones and its own two. */
+/** A TradingPolicy as it comes from the API: parsed before use; one that does not parse refuses bots. */
+export type TradingPolicyObject = KubeObject & { spec?: unknown };
+
+/** Every kind the operator reads or writes: the built-in ones and its own three. */
 export const RESOURCES = {
   ...CORE_RESOURCES,
   tradingBots: {
@@ -29,6 +33,13 @@ export const RESOURCES = {
     version: VERSION,
     kind: KILL_SWITCH.kind,
     plural: KILL_SWITCH.plural,
+    namespaced: false,
+  },
+  tradingPolicies: {
+    group: GROUP,
+    version: VERSION,
+    kind: TRADING_POLICY.kind,
+    plural: TRADING_POLICY.plural,
     namespaced: false,
   },
 } as const satisfies Record<string, ResourceType>;

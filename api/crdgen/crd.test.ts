@@ -43,7 +43,7 @@ describe("buildCrd", () => {
     expect(botSchema?.properties?.status?.properties?.phase?.enum).toContain("Halted");
   });
 
-  it("shows phase, mode, symbol, strategy, halted, orders, PnL and age for TradingBots", () => {
+  it("shows phase, mode, symbol, strategy, halted, who halted, orders, PnL and age for TradingBots", () => {
     const columns = botVersion?.additionalPrinterColumns.filter((column) => !column.priority);
     expect(columns?.map((column) => column.name)).toEqual([
       "Phase",
@@ -51,6 +51,7 @@ describe("buildCrd", () => {
       "Symbol",
       "Strategy",
       "Halted",
+      "Halted By",
       "Orders",
       "PnL",
       "Age",

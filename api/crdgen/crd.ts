@@ -23,7 +23,8 @@ export interface ResourceDefinition {
   scope: "Namespaced" | "Cluster";
   description: string;
   spec: z.ZodType;
-  status: z.ZodType;
+  /** Unset: the kind has no status (and no status subresource). */
+  status?: z.ZodType;
   printerColumns: PrinterColumn[];
 }
 
@@ -47,7 +48,7 @@ export interface CustomResourceDefinition {
       served: boolean;
       storage: boolean;
       schema: { openAPIV3Schema: JsonSchema };
-      subresources: { status: Record<string, never> };
+      subresources?: { status: Record<string, never> };
       additionalPrinterColumns: PrinterColumn[];
     }[];
   };
@@ -84,7 +85,7 @@ export function rootSchemaOf(resource: ResourceDefinition): JsonSchema {
       },
       metadata: { type: "object" },
       spec: crdSchemaOf(resource.spec, "spec"),
-      status: crdSchemaOf(resource.status, "status"),
+      ...(resource.status ? { status: crdSchemaOf(resource.status, "status") } : {}),
     },
   };
 }
@@ -132,7 +133,7 @@ export function buildCrd(resource: ResourceDefinition): CustomResourceDefinition
           served: true,
           storage: true,
           schema: { openAPIV3Schema },
-          subresources: { status: {} },
+          ...(resource.status ? { subresources: { status: {} } } : {}),
           additionalPrinterColumns: resource.printerColumns,
         },
       ],

@@ -9,6 +9,7 @@ const page = [
   "killswitch-spec",
   "killswitch-status",
   "killswitch-rules",
+  "tradingpolicy-spec",
 ]
   .map((name) => `<!-- generated:${name} -->\n<!-- /generated:${name} -->`)
   .join("\n\n");
@@ -19,6 +20,7 @@ describe("generatedFiles", () => {
     expect(files.map((file) => file.path)).toEqual([
       "crds/trading.botops.dev_tradingbots.yaml",
       "crds/trading.botops.dev_killswitches.yaml",
+      "crds/trading.botops.dev_tradingpolicies.yaml",
       "docs/api.md",
     ]);
     const crd = load(files[0]?.content ?? "") as { kind: string; metadata: { name: string } };
@@ -26,7 +28,7 @@ describe("generatedFiles", () => {
       kind: "CustomResourceDefinition",
       metadata: { name: "tradingbots.trading.botops.dev" },
     });
-    const doc = files[2]?.content ?? "";
+    const doc = files[3]?.content ?? "";
     expect(doc).toContain("| `spec.risk.maxDrawdownPct` | string | yes |");
     expect(doc).toContain("| `spec.strategy.grid.upperPrice` | lowerPrice must be below upperPrice |");
     expect(doc).toContain("| `spec.namespaces` | []string |  | `[]` |");

@@ -15,11 +15,12 @@ export const API_DOC_PATH = "docs/api.md";
 function docSections(resource: ResourceDefinition, root: JsonSchema): Record<string, string> {
   const name = resource.singular;
   const spec = root.properties?.spec ?? {};
-  const status = root.properties?.status ?? {};
+  const status = root.properties?.status;
+  const rules = ruleRows(spec, "spec");
   return {
     [`${name}-spec`]: fieldTable(fieldRows(spec, "spec")),
-    [`${name}-status`]: fieldTable(fieldRows(status, "status")),
-    [`${name}-rules`]: ruleTable(ruleRows(spec, "spec")),
+    ...(status ? { [`${name}-status`]: fieldTable(fieldRows(status, "status")) } : {}),
+    ...(rules.length > 0 ? { [`${name}-rules`]: ruleTable(rules) } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
-import { GROUP, KILL_SWITCH, TRADING_BOT, VERSION } from "../v1alpha1/group.ts";
+import { GROUP, KILL_SWITCH, TRADING_BOT, TRADING_POLICY, VERSION } from "../v1alpha1/group.ts";
 import { KillSwitchSpec, KillSwitchStatus } from "../v1alpha1/killswitch.ts";
 import { TradingBotSpec, TradingBotStatus } from "../v1alpha1/tradingbot.ts";
+import { TradingPolicySpec } from "../v1alpha1/tradingpolicy.ts";
 import type { ResourceDefinition } from "./crd.ts";
 
 const CATEGORY = "trading";
@@ -36,6 +37,12 @@ export const TRADING_BOT_RESOURCE: ResourceDefinition = {
       // Kubernetes condition, and is what `kubectl wait --for=condition=Halted` waits on.
       jsonPath: '.status.conditions[?(@.type=="Halted")].status',
       description: "Whether the bot is halted (its Halted condition).",
+    },
+    {
+      name: "Halted By",
+      type: "string",
+      jsonPath: ".status.halt.by",
+      description: "Who engaged the halt: the user who changed its kill switch (stamped at admission).",
     },
     {
       name: "Orders",
@@ -109,4 +116,33 @@ export const KILL_SWITCH_RESOURCE: ResourceDefinition = {
   ],
 };
 
-export const RESOURCES = [TRADING_BOT_RESOURCE, KILL_SWITCH_RESOURCE];
+export const TRADING_POLICY_RESOURCE: ResourceDefinition = {
+  group: GROUP,
+  version: VERSION,
+  ...TRADING_POLICY,
+  shortNames: ["tpol"],
+  categories: [CATEGORY],
+  scope: "Cluster",
+  description:
+    "A TradingPolicy says what TradingBots of the namespaces it names may ask for beyond their schema: images, " +
+    "paper endpoints, egress peers, placement, grace periods and live trading. It is enforced at admission and " +
+    "by the operator; a bot must satisfy every TradingPolicy that applies to it.",
+  spec: TradingPolicySpec,
+  printerColumns: [
+    {
+      name: "Digests Only",
+      type: "boolean",
+      jsonPath: ".spec.images.digestsOnly",
+      description: "Whether bot images must be pinned by digest.",
+    },
+    {
+      name: "Max Grace",
+      type: "integer",
+      jsonPath: ".spec.maxGracePeriodSeconds",
+      description: "The longest grace period a bot may ask for, in seconds.",
+    },
+    AGE,
+  ],
+};
+
+export const RESOURCES = [TRADING_BOT_RESOURCE, KILL_SWITCH_RESOURCE, TRADING_POLICY_RESOURCE];

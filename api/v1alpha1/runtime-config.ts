@@ -74,6 +74,31 @@ export const RUNTIME_FLAGS = {
 /** The port of the runtime's /healthz, /readyz, /metrics and /status. */
 export const RUNTIME_STATUS_PORT = 8080;
 
+/**
+ * Secrets opt in to being mounted into bot pods, by label: the operator watches, reads and mounts no
+ * other Secret, so whoever may write a TradingBot cannot have the operator hand them any Secret of the
+ * namespace. `exchange` or `database` (the trading role's and the migration role's Secrets).
+ */
+export const CREDENTIALS_LABEL = "trading.botops.dev/credentials";
+export const CREDENTIALS_PURPOSES = ["exchange", "database"] as const;
+export type CredentialsPurpose = (typeof CREDENTIALS_PURPOSES)[number];
+/** On an exchange Secret: the trading modes its key may serve, joined by dots (paper.testnet, live). */
+export const EXCHANGE_MODES_LABEL = "trading.botops.dev/exchange-modes";
+
+/**
+ * Whether an exchange Secret labelled with `modes` may serve a bot in `mode`. A key allowed for live
+ * never serves paper or testnet: a paper bot may point at any paper endpoint, and must not be able to
+ * send a live key's signed requests there.
+ */
+export function exchangeSecretServes(
+  modes: string | undefined,
+  mode: (typeof TRADING_MODES)[number],
+): boolean {
+  const allowed = (modes ?? "").split(".").filter((m) => m !== "");
+  if (!allowed.includes(mode)) return false;
+  return mode === "live" || !allowed.includes("live");
+}
+
 /** Keys of the exchange credentials Secret. */
 export const EXCHANGE_SECRET_KEYS = { apiKey: "apiKey", secret: "secret" } as const;
 

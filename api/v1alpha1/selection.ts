@@ -47,6 +47,8 @@ export interface KillSwitchView {
   selector: LabelSelector | undefined | "unreadable";
   /** What could not be read, each with the field and how it was taken; empty when all of it was. */
   problems: string[];
+  /** Who last changed spec.engaged, as stamped at admission; undefined without a stamp. */
+  changedBy?: string | undefined;
 }
 
 /** A TradingBot, as far as selection goes. */

@@ -545,6 +545,14 @@ export const HaltStatus = z
         "What halted it: Spec (its own kill switch), KillSwitch/<name>, or Risk (a latched risk halt).",
       ),
     reason: z.string().max(1024).optional().describe("Why, as given by the source."),
+    by: z
+      .string()
+      .max(512)
+      .optional()
+      .describe(
+        "Who engaged it: the user who last changed the source's kill switch, as stamped at admission " +
+          "(annotation trading.botops.dev/kill-switch-changed-by). Unset for a risk halt, and when no stamp is there.",
+      ),
     since: timestamp("When the current halt began.").optional(),
     id: z
       .string()

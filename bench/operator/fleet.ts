@@ -167,11 +167,15 @@ export interface OperatorMemory {
   procRssMiB: number | undefined;
   /** Highest /proc RSS sampled (every second) since the previous reading. */
   peakRssMiB: number | undefined;
-  /** The operator's memory-reducing collections since the previous reading, from its log. */
-  memoryReturns: { rssMiB: number; freedMiB: number; pauseMs: number }[];
+  /**
+   * The operator's longest event-loop pause since the previous reading (a garbage collection among
+   * them): how long a halt arriving at the worst moment would have waited. Node's own monitor, 10 ms
+   * resolution, read off every scrape of /metrics this bench makes.
+   */
+  maxEventLoopPauseMs: number;
 }
 
-const MEMORY_RETURNED = "returned memory after a burst of reconciles";
+const EVENT_LOOP_PAUSE = "tradingbot_operator_nodejs_eventloop_lag_max_seconds";
 
 export interface ConvergenceResult {
   count: number;
@@ -322,7 +326,7 @@ export class Fleet {
   readonly log: Log;
   #bots = 0;
   #peak = 0;
-  #logReadTo = 0;
+  #maxPauseMs = 0;
   readonly #sampler: NodeJS.Timeout;
 
   private constructor(cluster: BenchCluster, bench: BenchOperator, log: Log) {
@@ -337,6 +341,13 @@ export class Fleet {
 
   static async open(cluster: BenchCluster, log: Log): Promise<Fleet> {
     return new Fleet(cluster, await startBenchOperator(cluster), log);
+  }
+
+  /** The operator's /metrics; each scrape resets its event-loop monitor, so the longest pause is kept here. */
+  async #scrape(): Promise<string> {
+    const text = await this.bench.operator.metrics();
+    this.#maxPauseMs = Math.max(this.#maxPauseMs, metricSum(text, EVENT_LOOP_PAUSE) * 1000);
+    return text;
   }
 
   get size() {
@@ -354,7 +365,7 @@ export class Fleet {
     try {
       await waitFor(
         async () => {
-          const text = await this.bench.operator.metrics();
+          const text = await this.#scrape();
           const reconciles = metricSum(text, "tradingbot_operator_reconcile_total");
           const depth = metricSum(text, "tradingbot_operator_workqueue_depth");
           if (reconciles !== last || depth > 0) {
@@ -374,7 +385,7 @@ export class Fleet {
   }
 
   async memory(): Promise<OperatorMemory> {
-    const text = await this.bench.operator.metrics();
+    const text = await this.#scrape();
     const pid = this.bench.operator.process.pid;
     const reading: OperatorMemory = {
       bots: this.#bots,
@@ -384,20 +395,10 @@ export class Fleet {
       externalMiB: round(metricSum(text, "tradingbot_operator_nodejs_external_memory_bytes") / MiB, 1),
       procRssMiB: round(procRssMiB(pid) ?? Number.NaN, 1),
       peakRssMiB: round(this.#peak, 1),
-      memoryReturns: [],
+      maxEventLoopPauseMs: round(this.#maxPauseMs, 1),
     };
-    const log = this.bench.operator.logs();
-    for (const line of log.slice(this.#logReadTo).split("\n")) {
-      if (!line.includes(MEMORY_RETURNED)) continue;
-      try {
-        const { rssMiB, freedMiB, pauseMs } = JSON.parse(line) as OperatorMemory["memoryReturns"][number];
-        reading.memoryReturns.push({ rssMiB, freedMiB, pauseMs });
-      } catch {
-        // Not a JSON log line (a line of stderr that mentions it): not a reading.
-      }
-    }
-    this.#logReadTo = log.length;
     this.#peak = 0;
+    this.#maxPauseMs = 0;
     return reading;
   }
 
@@ -442,27 +443,20 @@ export class Fleet {
     await sleep(minutes * 60_000);
     const idleWrites = countWrites(readAuditEvents(auditLogPath, idleFrom, user), user);
 
-    const reconcilesBefore = metricSum(
-      await this.bench.operator.metrics(),
-      "tradingbot_operator_reconcile_total",
-    );
+    const reconcilesBefore = metricSum(await this.#scrape(), "tradingbot_operator_reconcile_total");
     const resyncFrom = auditLogSize(auditLogPath);
     process.kill(this.bench.operator.process.pid, "SIGHUP");
     const started = performance.now();
     await waitFor(
       async () =>
-        metricSum(await this.bench.operator.metrics(), "tradingbot_operator_reconcile_total") -
-          reconcilesBefore >=
+        metricSum(await this.#scrape(), "tradingbot_operator_reconcile_total") - reconcilesBefore >=
         this.#bots,
       { what: "every bot reconciled after SIGHUP", timeoutMs: 300_000, intervalMs: 250 },
     );
     const settled = await this.settle();
     const settledS = settled === undefined ? Number.NaN : (performance.now() - started) / 1000;
     const resyncWrites = countWrites(readAuditEvents(auditLogPath, resyncFrom, user), user);
-    const reconcilesAfter = metricSum(
-      await this.bench.operator.metrics(),
-      "tradingbot_operator_reconcile_total",
-    );
+    const reconcilesAfter = metricSum(await this.#scrape(), "tradingbot_operator_reconcile_total");
     return {
       minutes,
       idleWrites,
@@ -491,7 +485,7 @@ export class Fleet {
       const recorded = bot.status?.conditions?.some((c) => c.type === "Halted" && c.status === "True");
       if (recorded && !recordedSeen.has(bot.metadata.name)) recordedSeen.set(bot.metadata.name, at);
     };
-    const metricsBefore = await operator.metrics();
+    const metricsBefore = await this.#scrape();
     const throttledBefore = throttledRequests(metricsBefore);
     const countersBefore = operatorCounters(metricsBefore);
     const flowBefore = await flowControlCounters(this.cluster).catch(() => undefined);
@@ -547,7 +541,7 @@ export class Fleet {
         ]),
       ),
     };
-    const metricsAfter = await operator.metrics();
+    const metricsAfter = await this.#scrape();
     result.throttled = throttledRequests(metricsAfter) - throttledBefore;
     const countersAfter = operatorCounters(metricsAfter);
     result.operatorCpuSeconds = round(countersAfter.cpu - countersBefore.cpu, 2);

@@ -1,4 +1,8 @@
-import { type KillSwitchView, readKillSwitch } from "../../api/v1alpha1/index.ts";
+import {
+  KILL_SWITCH_CHANGED_BY_ANNOTATION,
+  type KillSwitchView,
+  readKillSwitch,
+} from "../../api/v1alpha1/index.ts";
 import type { KillSwitchObject } from "../resources.ts";
 
 // Cache objects are replaced, never mutated, on change: a KillSwitch is read once per object version.
@@ -8,7 +12,10 @@ const views = new WeakMap<object, KillSwitchView>();
 export function killSwitchViewOf(object: KillSwitchObject): KillSwitchView {
   let view = views.get(object);
   if (view === undefined) {
-    view = readKillSwitch(object.metadata.name, object.spec);
+    view = {
+      ...readKillSwitch(object.metadata.name, object.spec),
+      changedBy: object.metadata.annotations?.[KILL_SWITCH_CHANGED_BY_ANNOTATION],
+    };
     views.set(object, view);
   }
   return view;

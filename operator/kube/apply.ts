@@ -7,14 +7,43 @@ import { CORE_RESOURCES, type ResourceType } from "./resources.ts";
 import type { KubeObject, Pod } from "./types.ts";
 
 // The writes. Each one first compares with the cache and makes no request when the API already holds
-// the desired state; each response goes back into the cache, so the next decision sees the write.
+// the desired state; each response goes back into the cache, so the next decision sees the write. An
+// owned object is only ever written over an object its owner already controls: whoever may create the
+// owner must not be able to take over, through the operator, an object of that name they do not own.
+
+/** The object the operator was to write exists and is controlled by someone else: it was left alone. */
+export class NotOwnedError extends Error {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly objectName: string;
+
+  constructor(kind: string, namespace: string, name: string) {
+    super(`a ${kind} named ${namespace}/${name} exists and is not controlled by its owner-to-be`);
+    this.name = "NotOwnedError";
+    this.kind = kind;
+    this.namespace = namespace;
+    this.objectName = name;
+  }
+}
+
+/** The uid of the object's controlling owner, if it has one. */
+export function controllerUid(object: KubeObject): string | undefined {
+  return object.metadata.ownerReferences?.find((owner) => owner.controller)?.uid;
+}
+
+function refuseUnlessControlled(type: ResourceType, desired: KubeObject, existing: KubeObject) {
+  if (controllerUid(existing) === undefined || controllerUid(existing) !== controllerUid(desired)) {
+    throw new NotOwnedError(type.kind, desired.metadata.namespace ?? "", desired.metadata.name);
+  }
+}
 
 /**
  * An owned object as desired: nothing when the cached object already holds every desired field; a
  * plain create when there is none (half the API server's work of an apply, which matters when a fleet
  * arrives); otherwise server-side apply, which takes the fields back from whoever changed them. The
  * desired object always names every field the operator owns (empty lists included), so an apply never
- * has to remove a field the create set.
+ * has to remove a field the create set. An object of that name controlled by anyone but the desired
+ * object's controller is never written: NotOwnedError.
  */
 export async function applyOwnedObject<T extends KubeObject>(
   api: KubeApi,
@@ -24,6 +53,7 @@ export async function applyOwnedObject<T extends KubeObject>(
   logger: Logger,
 ): Promise<T> {
   const cached = cache.get(ObjectCache.keyOf(desired));
+  if (cached) refuseUnlessControlled(type, desired, cached);
   if (cached && holdsDesiredFields(desired, cached)) return cached;
   if (!cached) {
     try {
@@ -31,9 +61,11 @@ export async function applyOwnedObject<T extends KubeObject>(
       cache.upsert(created);
       return created;
     } catch (error) {
-      // There is one, outside the cache (its labels were edited away): apply over it.
       if (!isAlreadyExists(error)) throw error;
     }
+    // There is one outside the cache: ours with its labels edited away (applied over), or someone else's.
+    const existing = await api.get<T>(type, desired.metadata.namespace, desired.metadata.name);
+    refuseUnlessControlled(type, desired, existing);
   }
   const applied = await api.apply(type, desired);
   cache.upsert(applied);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { trimObject, trimPod, trimSecret } from "./cache-trim.ts";
+import { secretTrimmer, trimObject, trimPod } from "./cache-trim.ts";
 import type { Pod } from "./types.ts";
 
-describe("trimSecret", () => {
-  it("keeps only identity and version, not even annotations that repeat the data", () => {
+describe("secretTrimmer", () => {
+  it("keeps only identity, version and the labels asked for, not even annotations that repeat the data", () => {
     const secret = {
       metadata: {
         name: "keys",
@@ -11,12 +11,18 @@ describe("trimSecret", () => {
         uid: "u",
         resourceVersion: "7",
         annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"data":{"apiKey":"c2VjcmV0"}}' },
-        labels: { a: "b" },
+        labels: { a: "b", "trading.botops.dev/credentials": "exchange" },
       },
       data: { apiKey: "c2VjcmV0" },
     };
-    expect(trimSecret(secret)).toEqual({
-      metadata: { name: "keys", namespace: "t", uid: "u", resourceVersion: "7" },
+    expect(secretTrimmer(["trading.botops.dev/credentials", "other"])(secret)).toEqual({
+      metadata: {
+        name: "keys",
+        namespace: "t",
+        uid: "u",
+        resourceVersion: "7",
+        labels: { "trading.botops.dev/credentials": "exchange" },
+      },
     });
   });
 });

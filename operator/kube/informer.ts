@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
-import { ApiError, CONTENT_TYPES, isGone, type KubeApi, RequestTimeoutError } from "./client.ts";
+import { ApiError, CONTENT_TYPES, isGone, isNotFound, type KubeApi, RequestTimeoutError } from "./client.ts";
 import { ObjectCache } from "./object-cache.ts";
 import { type ResourceType, resourcePath } from "./resources.ts";
 import type { KubeObject } from "./types.ts";
@@ -20,6 +20,11 @@ export interface InformerOptions<T extends KubeObject> {
   pageSize?: number;
   /** Also relist this often, whatever the watch says (for a few objects that must never be missed). */
   relistIntervalMs?: number;
+  /**
+   * A kind the API server may not serve yet (its CRD not installed): a 404 on the list counts as synced
+   * and empty, and the list is tried again this often. Without it, a 404 is an error like any other.
+   */
+  absentRetryMs?: number;
 }
 
 /**
@@ -187,6 +192,11 @@ export class Informer<T extends KubeObject> {
           );
           continue;
         }
+        if (this.#options.absentRetryMs !== undefined && isNotFound(error)) {
+          this.#absent();
+          await this.#sleep(this.#options.absentRetryMs);
+          continue;
+        }
         if (isGone(error)) {
           this.#resourceVersion = undefined;
           this.#options.onRestart("expired");
@@ -237,6 +247,23 @@ export class Informer<T extends KubeObject> {
     } while (continueToken);
     this.#options.cache.replace(items, listVersion, this.#inScope);
     this.#resourceVersion = listVersion;
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const resolve of this.#syncWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** The kind is not served: nothing of it exists, which is what the cache says (and is synced on). */
+  #absent() {
+    if (!this.#synced) {
+      this.#options.logger.info(
+        { resource: this.#description },
+        "the API server does not serve this kind (its CRD is not installed): none exist",
+      );
+    }
+    this.#heard();
+    this.#options.cache.replace([], undefined, this.#inScope);
+    this.#resourceVersion = undefined;
     if (!this.#synced) {
       this.#synced = true;
       for (const resolve of this.#syncWaiters.splice(0)) resolve();

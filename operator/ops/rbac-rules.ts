@@ -1,4 +1,4 @@
-import { GROUP, KILL_SWITCH, TRADING_BOT } from "../../api/v1alpha1/index.ts";
+import { GROUP, KILL_SWITCH, TRADING_BOT, TRADING_POLICY } from "../../api/v1alpha1/index.ts";
 
 // The operator's permissions, one rule per need, each with the reason it exists. config/rbac/ is
 // generated from this list (node operator/rbac-gen.ts), and a unit test keeps the two equal; the Helm
@@ -53,18 +53,20 @@ export const BOT_NAMESPACE_RULES: PolicyRule[] = [
   {
     apiGroups: [""],
     resources: ["configmaps", "serviceaccounts"],
-    verbs: ["list", "watch", "create", "patch"],
+    verbs: ["list", "watch", "create", "patch", "get"],
     why:
       "The bot's runtime config (ConfigMap) and its token-less identity (ServiceAccount): watched (label-selected) " +
-      "to repair drift, written by server-side apply (patch; create when the object does not exist yet).",
+      "to repair drift, written by server-side apply (patch; create when the object does not exist yet). get: only " +
+      "when a create finds an object of that name outside the cache, to leave it alone unless the bot controls it.",
   },
   {
     apiGroups: ["networking.k8s.io"],
     resources: ["networkpolicies"],
-    verbs: ["list", "watch", "create", "patch"],
+    verbs: ["list", "watch", "create", "patch", "get"],
     why:
       "The bot's NetworkPolicy (ingress only from the operator and monitoring; egress only DNS, exchange and " +
-      "database, none while halted): watched (label-selected) and written by server-side apply.",
+      "database, none while halted): watched (label-selected) and written by server-side apply. get: as for " +
+      "ConfigMaps, to tell the bot's own policy from someone else's of the same name.",
   },
   {
     apiGroups: [""],
@@ -97,6 +99,12 @@ export const CLUSTER_RULES: PolicyRule[] = [
     resources: [`${KILL_SWITCH.plural}/status`],
     verbs: ["patch"],
     why: "Report how many bots a KillSwitch selects and how many of them are halted.",
+  },
+  {
+    apiGroups: [GROUP],
+    resources: [TRADING_POLICY.plural],
+    verbs: ["list", "watch"],
+    why: "Watch TradingPolicies (cluster-scoped): a bot that breaks one does not run.",
   },
 ];
 

@@ -10,9 +10,20 @@ const sample = TradingBot.parse(
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const PLANTED = "sk-live-PLANTED-0123456789";
 
-function secret(name: string, data: Record<string, string>, resourceVersion = "10") {
+const EXCHANGE_LABELS = {
+  "trading.botops.dev/credentials": "exchange",
+  "trading.botops.dev/exchange-modes": "paper",
+};
+const DATABASE_LABELS = { "trading.botops.dev/credentials": "database" };
+
+function secret(
+  name: string,
+  data: Record<string, string>,
+  resourceVersion = "10",
+  labels: Record<string, string> = "apiKey" in data ? EXCHANGE_LABELS : DATABASE_LABELS,
+) {
   return {
-    metadata: { name, namespace: "trading", resourceVersion },
+    metadata: { name, namespace: "trading", resourceVersion, labels },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
   };
 }
@@ -38,6 +49,8 @@ describe("secretFacts", () => {
       resourceVersion: "12",
       keys: ["database", "host", "password", "port", "user"],
       databasePort: 5432,
+      purpose: "database",
+      exchangeModes: undefined,
     });
     expect(JSON.stringify(facts)).not.toContain(PLANTED);
   });
@@ -64,8 +77,48 @@ describe("checkCredentials", () => {
       ok: false,
       reason: "SecretNotFound",
       message:
-        "Secret trading/paper-exchange-credentials (spec.exchange.credentialsSecretRef) does not exist",
+        "Secret trading/paper-exchange-credentials (spec.exchange.credentialsSecretRef) does not exist or is not " +
+        "labelled for this use: the operator only uses Secrets labelled trading.botops.dev/credentials=exchange and " +
+        "trading.botops.dev/exchange-modes=paper",
     });
+  });
+
+  it("refuses a Secret labelled for another use, naming the label it needs", () => {
+    const asExchange = secret("trading-database", { host: "pg", port: "5432" }, "12", EXCHANGE_LABELS);
+    const check = checkCredentials("trading", sample.spec, lookupOf(exchange, asExchange));
+    expect(check).toMatchObject({ ok: false, reason: "SecretNotAllowed" });
+    expect((check as { message: string }).message).toBe(
+      "Secret trading/trading-database (spec.database.secretRef) is labelled trading.botops.dev/credentials=exchange; " +
+        "it needs trading.botops.dev/credentials=database",
+    );
+  });
+
+  it("never lets a paper bot use a key allowed for live, nor a key for other modes", () => {
+    for (const modes of ["live", "paper.live", "testnet", undefined]) {
+      const labels: Record<string, string> = { "trading.botops.dev/credentials": "exchange" };
+      if (modes !== undefined) labels["trading.botops.dev/exchange-modes"] = modes;
+      const key = secret("paper-exchange-credentials", { apiKey: "k", secret: "s" }, "11", labels);
+      const check = checkCredentials("trading", sample.spec, lookupOf(key, database));
+      expect(check, String(modes)).toMatchObject({ ok: false, reason: "SecretNotAllowed" });
+      expect((check as { message: string }).message).toContain(
+        "a paper bot needs a Secret labelled for paper",
+      );
+    }
+    const paperAndTestnet = secret("paper-exchange-credentials", { apiKey: "k", secret: "s" }, "11", {
+      "trading.botops.dev/credentials": "exchange",
+      "trading.botops.dev/exchange-modes": "paper.testnet",
+    });
+    expect(checkCredentials("trading", sample.spec, lookupOf(paperAndTestnet, database)).ok).toBe(true);
+  });
+
+  it("lets a live bot use a key labelled for live", () => {
+    const live = { ...sample.spec, exchange: { ...sample.spec.exchange, mode: "live" as const } };
+    const key = secret("paper-exchange-credentials", { apiKey: "k", secret: "s" }, "11", {
+      "trading.botops.dev/credentials": "exchange",
+      "trading.botops.dev/exchange-modes": "live",
+    });
+    expect(checkCredentials("trading", live, lookupOf(key, database)).ok).toBe(true);
+    expect(checkCredentials("trading", live, lookupOf(exchange, database)).ok).toBe(false);
   });
 
   it("names the Secret and the missing key, never a value", () => {

@@ -1,14 +1,21 @@
 import {
+  CREDENTIALS_LABEL,
+  type CredentialsPurpose,
   DATABASE_SECRET_KEYS,
+  EXCHANGE_MODES_LABEL,
   EXCHANGE_SECRET_KEYS,
+  exchangeSecretServes,
   REQUIRED_DATABASE_SECRET_KEYS,
   type TradingBotSpec,
 } from "../../api/v1alpha1/index.ts";
 import type { SecretVersions } from "../desired-state/bot-pod.ts";
 import type { Secret } from "../kube/types.ts";
 
-// Whether the Secrets a bot references can run it. Decided from facts about each Secret (which keys
-// hold a value, the database port), never from the values themselves: no message here can leak one.
+// Whether the Secrets a bot references can run it. Decided from facts about each Secret (its labels,
+// which keys hold a value, the database port), never from the values themselves: no message here can
+// leak one. A Secret serves a bot only if it is labelled for that use (CREDENTIALS_LABEL), and an
+// exchange Secret only for the modes it is labelled for: the operator watches no other Secret, so one
+// that is not labelled is, to it, one that does not exist.
 
 /** What the operator keeps about a Secret: no values, except the database port (not a secret). */
 export interface SecretFacts {
@@ -17,6 +24,9 @@ export interface SecretFacts {
   keys: string[];
   /** The `port` key as a port number; "invalid" when present but not one. */
   databasePort: number | "invalid" | undefined;
+  /** The CREDENTIALS_LABEL and EXCHANGE_MODES_LABEL values. */
+  purpose: string | undefined;
+  exchangeModes: string | undefined;
 }
 
 export type SecretLookup = { found: false } | { found: true; facts: SecretFacts };
@@ -33,17 +43,30 @@ export function secretFacts(secret: Secret): SecretFacts {
     const port = /^[0-9]{1,5}$/.test(text) ? Number(text) : Number.NaN;
     databasePort = port >= 1 && port <= 65535 ? port : "invalid";
   }
-  return { resourceVersion: secret.metadata.resourceVersion ?? "", keys, databasePort };
+  return {
+    resourceVersion: secret.metadata.resourceVersion ?? "",
+    keys,
+    databasePort,
+    purpose: secret.metadata.labels?.[CREDENTIALS_LABEL],
+    exchangeModes: secret.metadata.labels?.[EXCHANGE_MODES_LABEL],
+  };
 }
+
+export type CredentialsProblem =
+  | "SecretNotFound"
+  | "SecretNotAllowed"
+  | "SecretKeyMissing"
+  | "InvalidDatabasePort";
 
 export type CredentialsCheck =
   | { ok: true; versions: SecretVersions; databasePort: number }
-  | { ok: false; reason: "SecretNotFound" | "SecretKeyMissing" | "InvalidDatabasePort"; message: string };
+  | { ok: false; reason: CredentialsProblem; message: string };
 
 interface Reference {
   field: string;
   name: string;
   required: readonly string[];
+  purpose: CredentialsPurpose;
 }
 
 function referencesOf(spec: TradingBotSpec): {
@@ -57,17 +80,20 @@ function referencesOf(spec: TradingBotSpec): {
       field: "spec.exchange.credentialsSecretRef",
       name: spec.exchange.credentialsSecretRef.name,
       required: exchangeKeys,
+      purpose: "exchange",
     },
     database: {
       field: "spec.database.secretRef",
       name: spec.database.secretRef.name,
       required: REQUIRED_DATABASE_SECRET_KEYS,
+      purpose: "database",
     },
     migration: spec.database.migrationSecretRef
       ? {
           field: "spec.database.migrationSecretRef",
           name: spec.database.migrationSecretRef.name,
           required: REQUIRED_DATABASE_SECRET_KEYS,
+          purpose: "database",
         }
       : undefined,
   };
@@ -85,17 +111,39 @@ export function checkCredentials(
   lookup: (name: string) => SecretLookup,
 ): CredentialsCheck {
   const refs = referencesOf(spec);
-  const problems: {
-    reason: "SecretNotFound" | "SecretKeyMissing" | "InvalidDatabasePort";
-    message: string;
-  }[] = [];
+  const mode = spec.exchange.mode;
+  const problems: { reason: CredentialsProblem; message: string }[] = [];
   const facts = new Map<Reference, SecretFacts>();
   for (const ref of [refs.exchange, refs.database, refs.migration]) {
     if (!ref) continue;
     const found = lookup(ref.name);
     const where = `Secret ${namespace}/${ref.name} (${ref.field})`;
+    const labelling =
+      ref.purpose === "exchange"
+        ? `${CREDENTIALS_LABEL}=exchange and ${EXCHANGE_MODES_LABEL}=${mode}`
+        : `${CREDENTIALS_LABEL}=database`;
     if (!found.found) {
-      problems.push({ reason: "SecretNotFound", message: `${where} does not exist` });
+      problems.push({
+        reason: "SecretNotFound",
+        message: `${where} does not exist or is not labelled for this use: the operator only uses Secrets labelled ${labelling}`,
+      });
+      continue;
+    }
+    if (found.facts.purpose !== ref.purpose) {
+      problems.push({
+        reason: "SecretNotAllowed",
+        message: `${where} is labelled ${CREDENTIALS_LABEL}=${found.facts.purpose ?? ""}; it needs ${labelling}`,
+      });
+      continue;
+    }
+    if (ref.purpose === "exchange" && !exchangeSecretServes(found.facts.exchangeModes, mode)) {
+      problems.push({
+        reason: "SecretNotAllowed",
+        message:
+          `${where} is labelled ${EXCHANGE_MODES_LABEL}=${found.facts.exchangeModes ?? ""}; a ${mode} bot needs a ` +
+          `Secret labelled for ${mode} (modes joined by dots, such as paper.testnet), and a key allowed for ` +
+          "live never serves paper or testnet",
+      });
       continue;
     }
     const missing = ref.required.filter((key) => !found.facts.keys.includes(key));

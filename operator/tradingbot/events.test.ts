@@ -41,6 +41,40 @@ describe("transitionEvents", () => {
     expect(events.map((e) => e.reason)).toEqual(["Resumed"]);
   });
 
+  it("names who engaged a halt and who released it, from the kill switch's admission stamp", () => {
+    const engagedByAlice = decideHalt({
+      ...base,
+      killSwitch: { engaged: true, reason: "test", onEngage: "CancelOrders" },
+      killSwitchChangedBy: "alice",
+    });
+    const [halt] = transitionEvents(
+      { halt: { engaged: false } },
+      { halt: engagedByAlice.halt },
+      engagedByAlice,
+      {
+        action: "stop",
+      },
+    );
+    expect(halt?.note).toBe(
+      "Halted by Spec (engaged by alice): test. Stopping the bot pod, then closing its egress.",
+    );
+    const releasedByBob = decideHalt({
+      ...base,
+      current: engagedByAlice.halt,
+      killSwitch: { engaged: false, onEngage: "CancelOrders" },
+      killSwitchChangedBy: "bob",
+    });
+    const [resume] = transitionEvents(
+      { halt: engagedByAlice.halt },
+      { halt: { engaged: false } },
+      releasedByBob,
+      {
+        action: "create",
+      },
+    );
+    expect(resume?.note).toBe("No halt holds the bot any more (Spec released by bob): starting it.");
+  });
+
   it("records missing credentials when they go missing or the message changes, and their recovery", () => {
     const missing = {
       conditions: [condition("CredentialsAvailable", "False", "SecretNotFound", "Secret t/k does not exist")],

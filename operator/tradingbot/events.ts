@@ -31,7 +31,7 @@ export function transitionEvents(
       type: "Warning",
       reason: "Halted",
       action: "Halt",
-      note: `Halted by ${primary.source}: ${primary.reason}.${wasHalted ? "" : " Stopping the bot pod, then closing its egress."}`,
+      note: `Halted by ${primary.source}${primary.by === undefined ? "" : ` (engaged by ${primary.by})`}: ${primary.reason}.${wasHalted ? "" : " Stopping the bot pod, then closing its egress."}`,
     });
   }
   if (halt.acknowledged) {
@@ -55,7 +55,7 @@ export function transitionEvents(
       type: "Normal",
       reason: "Resumed",
       action: "Resume",
-      note: "No halt holds the bot any more: starting it.",
+      note: `No halt holds the bot any more${halt.releasedBy === undefined ? "" : ` (${before?.halt?.source ?? "its halt"} released by ${halt.releasedBy})`}: starting it.`,
     });
   }
 
@@ -83,7 +83,7 @@ export function transitionEvents(
 
   const readyBefore = conditionOf(before, "Ready");
   const readyAfter = conditionOf(after, "Ready");
-  for (const reason of ["InvalidSpec", "PodFailed", "UnsafeCredentials"]) {
+  for (const reason of ["InvalidSpec", "PolicyViolation", "NameConflict", "PodFailed", "UnsafeCredentials"]) {
     if (
       readyAfter?.reason === reason &&
       (readyBefore?.reason !== reason || readyBefore.message !== readyAfter.message)

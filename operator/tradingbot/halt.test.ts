@@ -176,6 +176,39 @@ describe("decideHalt", () => {
     expect(decision.halt.requiresAck).toBeUndefined();
   });
 
+  it("names who engaged the halt from the admission stamp of its source: the bot's or the KillSwitch's", () => {
+    const own = decideHalt(
+      input({ killSwitch: { ...idle, engaged: true }, killSwitchChangedBy: "alice@desk" }),
+    );
+    expect(own.halt).toMatchObject({ source: "Spec", by: "alice@desk" });
+    const fleet = decideHalt(
+      input({
+        killSwitchChangedBy: "alice@desk",
+        killSwitches: [{ ...killSwitch("fleet"), changedBy: "oncall" }],
+      }),
+    );
+    expect(fleet.halt).toMatchObject({ source: "KillSwitch/fleet", by: "oncall" });
+    const unstamped = decideHalt(input({ killSwitch: { ...idle, engaged: true } }));
+    expect(unstamped.halt).not.toHaveProperty("by");
+  });
+
+  it("names who released the source that held the bot, and nobody for a risk latch", () => {
+    const bySpec: HaltStatus = { engaged: true, source: "Spec", reason: "test", since: EARLIER };
+    expect(decideHalt(input({ current: bySpec, killSwitchChangedBy: "bob" })).releasedBy).toBe("bob");
+    const bySwitch: HaltStatus = { engaged: true, source: "KillSwitch/fleet", since: EARLIER };
+    const released = { ...killSwitch("fleet", { engaged: false }), changedBy: "oncall" };
+    expect(decideHalt(input({ current: bySwitch, killSwitches: [released] })).releasedBy).toBe("oncall");
+    const acknowledged = decideHalt(
+      input({
+        current: latched,
+        killSwitch: { ...idle, acknowledgeHalt: "h-7f3a" },
+        killSwitchChangedBy: "bob",
+      }),
+    );
+    expect(acknowledged.halted).toBe(false);
+    expect(acknowledged.releasedBy).toBeUndefined();
+  });
+
   it("keeps the latch reported first even while the bot's own switch is engaged too", () => {
     const decision = decideHalt(input({ current: latched, killSwitch: { ...idle, engaged: true } }));
     expect(decision.halt).toMatchObject({ source: "Risk", id: "h-7f3a" });

@@ -17,6 +17,8 @@ export type HaltSourceName = "Spec" | "Risk" | `KillSwitch/${string}`;
 export interface HaltSource {
   source: HaltSourceName;
   reason: string;
+  /** Who engaged it (the admission stamp on the bot or the KillSwitch); undefined for Risk or unstamped. */
+  by: string | undefined;
 }
 
 /** How the bot container of the current pod ended, if it has. */
@@ -30,6 +32,8 @@ export interface HaltInput {
   bot: SelectableBot;
   /** The bot's spec.killSwitch, read leniently (readBotKillSwitch). */
   killSwitch: BotKillSwitch;
+  /** Who last changed the bot's spec.killSwitch, as stamped at admission. */
+  killSwitchChangedBy?: string | undefined;
   current: HaltStatus | undefined;
   killSwitches: KillSwitchView[];
   termination: BotTermination | undefined;
@@ -53,10 +57,13 @@ export interface HaltDecision {
   acknowledged: string | undefined;
   /** The acknowledgement value refused, when one is set and wrong. */
   refusedAcknowledgement: string | undefined;
+  /** When this decision ends a halt: who released the source that held it, if stamped. */
+  releasedBy: string | undefined;
 }
 
 const MAX_REASON = 1024;
 const MAX_MESSAGE = 2048;
+const MAX_BY = 512;
 
 function clip(text: string, max: number) {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -118,15 +125,20 @@ export function decideHalt(input: HaltInput): HaltDecision {
   }
 
   const sources: HaltSource[] = [];
-  if (latch) sources.push({ source: "Risk", reason: latch.reason });
+  if (latch) sources.push({ source: "Risk", reason: latch.reason, by: undefined });
   if (killSwitch.engaged) {
-    sources.push({ source: "Spec", reason: killSwitch.reason || "spec.killSwitch.engaged is true" });
+    sources.push({
+      source: "Spec",
+      reason: killSwitch.reason || "spec.killSwitch.engaged is true",
+      by: input.killSwitchChangedBy,
+    });
   }
   for (const switchView of [...input.killSwitches].sort((a, b) => a.name.localeCompare(b.name))) {
     if (switchView.engaged && killSwitchSelects(switchView, bot)) {
       sources.push({
         source: `KillSwitch/${switchView.name}`,
         reason: switchView.reason || `KillSwitch ${switchView.name} is engaged`,
+        by: switchView.changedBy,
       });
     }
   }
@@ -140,6 +152,7 @@ export function decideHalt(input: HaltInput): HaltDecision {
       newRiskLatch,
       acknowledged,
       refusedAcknowledgement: undefined,
+      releasedBy: current?.engaged ? releasedBy(input, current.source) : undefined,
     };
   }
 
@@ -153,6 +166,7 @@ export function decideHalt(input: HaltInput): HaltDecision {
     engaged: true,
     source: primary.source,
     reason: clip(primary.reason, MAX_REASON),
+    ...(primary.by === undefined ? {} : { by: clip(primary.by, MAX_BY) }),
     since: current?.engaged && current.since ? current.since : (latch?.since ?? now),
   };
   if (latch) {
@@ -160,5 +174,23 @@ export function decideHalt(input: HaltInput): HaltDecision {
     halt.requiresAck = true;
   }
   if (messages.length > 0) halt.message = clip(messages.join(" "), MAX_MESSAGE);
-  return { halted: true, halt, sources, newRiskLatch, acknowledged, refusedAcknowledgement: refused };
+  return {
+    halted: true,
+    halt,
+    sources,
+    newRiskLatch,
+    acknowledged,
+    refusedAcknowledgement: refused,
+    releasedBy: undefined,
+  };
+}
+
+/** Who released the source that held the bot: the stamp on the bot, or on the KillSwitch (even if gone). */
+function releasedBy(input: HaltInput, source: string | undefined): string | undefined {
+  if (source === "Spec") return input.killSwitchChangedBy;
+  if (source?.startsWith("KillSwitch/")) {
+    const name = source.slice("KillSwitch/".length);
+    return input.killSwitches.find((view) => view.name === name)?.changedBy;
+  }
+  return undefined;
 }

@@ -12,7 +12,7 @@ import { buildBotConfigMap, renderConfigDocument } from "../desired-state/bot-co
 import { buildBotNetworkPolicy, type NetworkEgress } from "../desired-state/bot-network-policy.ts";
 import { buildBotPod, type SecretVersions } from "../desired-state/bot-pod.ts";
 import { buildBotServiceAccount } from "../desired-state/bot-service-account.ts";
-import type { Pod } from "../kube/types.ts";
+import type { NetworkPolicy, Pod } from "../kube/types.ts";
 import { FINALIZER } from "../names.ts";
 import type { TradingBotObject } from "../resources.ts";
 import type { CredentialsCheck } from "./credentials.ts";
@@ -156,6 +156,8 @@ function observe(
     pod: runningPod(),
     owned: { serviceAccount: undefined, configMap: undefined, networkPolicy: undefined },
     credentials: undefined,
+    conflicts: [],
+    policyViolations: [],
     restarts: undefined,
     runtime: undefined,
     desired: builders(calls),
@@ -171,6 +173,36 @@ function plan(observation: BotObservation): BotPlan {
   return result;
 }
 
+/**
+ * The plan, then the plan of the follow-up it asks for at once (a halt's record follows its DELETE), with
+ * the pod as the API server has it after the DELETE: the writes of both, in order.
+ */
+function passes(observation: BotObservation): { writes: BotWrite[]; last: BotPlan } {
+  const first = plan(observation);
+  if (first.requeueAfterMs !== 0) return { writes: first.writes, last: first };
+  const deletion = first.writes.find((w) => w.kind === "deletePod");
+  const pod = observation.pod;
+  const grace =
+    (deletion?.kind === "deletePod" ? deletion.gracePeriodSeconds : undefined) ??
+    (pod?.spec as { terminationGracePeriodSeconds: number } | undefined)?.terminationGracePeriodSeconds ??
+    30;
+  const terminating = pod && {
+    ...pod,
+    metadata: { ...pod.metadata, deletionTimestamp: new Date(NOW + grace * 1000).toISOString() },
+  };
+  const applied = (resource: string) =>
+    first.writes.find((w) => w.kind === "apply" && w.resource === resource) as
+      | Extract<BotWrite, { kind: "apply" }>
+      | undefined;
+  const owned = {
+    ...observation.owned,
+    networkPolicy:
+      (applied("networkPolicies")?.object as NetworkPolicy | undefined) ?? observation.owned.networkPolicy,
+  };
+  const second = plan({ ...observation, pod: terminating, owned });
+  return { writes: [...first.writes, ...second.writes], last: second };
+}
+
 const kinds = (writes: BotWrite[]) =>
   writes
     .map((w) => (w.kind === "apply" ? `apply:${w.resource}` : w.kind))
@@ -180,25 +212,31 @@ const statusOf = (writes: BotWrite[]) =>
   writes.find((w): w is Extract<BotWrite, { kind: "writeStatus" }> => w.kind === "writeStatus")?.status;
 
 describe("the plan of a Spec or KillSwitch halt", () => {
-  it("deletes the pod first, urgently, and records the halt in status after it", () => {
-    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true, reason: "by hand" } }) }));
-    expect(kinds(result.writes)).toEqual(["deletePod", "writeStatus"]);
-    expect(result.writes[0]).toMatchObject({ kind: "deletePod", urgent: true, cause: "halt" });
-    expect(statusOf(result.writes)?.halt).toMatchObject({ engaged: true, source: "Spec", reason: "by hand" });
-    expect(result.urgent).toBe(true);
+  it("deletes the pod first, urgently, and records the halt in status after it, in the normal lane", () => {
+    const observation = observe({ bot: botObject({ killSwitch: { engaged: true, reason: "by hand" } }) });
+    const first = plan(observation);
+    expect(kinds(first.writes)).toEqual(["deletePod"]);
+    expect(first.writes[0]).toMatchObject({ kind: "deletePod", urgent: true, cause: "halt" });
+    // The record follows at once, behind every other halt's DELETE.
+    expect(first).toMatchObject({ requeueAfterMs: 0, urgent: false });
+    const { writes } = passes(observation);
+    expect(kinds(writes)).toEqual(["deletePod", "writeStatus"]);
+    expect(statusOf(writes)?.halt).toMatchObject({ engaged: true, source: "Spec", reason: "by hand" });
   });
 
   it("deletes the pod first for a KillSwitch that selects the bot", () => {
     const fleet = readKillSwitch("fleet", { engaged: true, namespaces: ["trading"], reason: "incident" });
-    const result = plan(observe({ killSwitches: [fleet] }));
-    expect(kinds(result.writes)).toEqual(["deletePod", "writeStatus"]);
-    expect(statusOf(result.writes)?.halt).toMatchObject({ source: "KillSwitch/fleet", reason: "incident" });
+    const { writes } = passes(observe({ killSwitches: [fleet] }));
+    expect(kinds(writes)).toEqual(["deletePod", "writeStatus"]);
+    expect(statusOf(writes)?.halt).toMatchObject({ source: "KillSwitch/fleet", reason: "incident" });
   });
 
   it("keeps egress open while the pod stops within its grace period, and looks again when it ends", () => {
-    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true } }), pod: runningPod(20) }));
-    expect(kinds(result.writes)).not.toContain("apply:networkPolicies");
-    expect(result.requeueAfterMs).toBe(20_050);
+    const { writes, last } = passes(
+      observe({ bot: botObject({ killSwitch: { engaged: true } }), pod: runningPod(20) }),
+    );
+    expect(kinds(writes)).not.toContain("apply:networkPolicies");
+    expect(last).toMatchObject({ requeueAfterMs: 20_050, urgent: true });
   });
 
   it("denies egress when the grace period has run out, even while the pod still exists, before status", () => {
@@ -213,8 +251,10 @@ describe("the plan of a Spec or KillSwitch halt", () => {
   });
 
   it("denies egress at once with onEngage Freeze: DELETE, then the deny, then status", () => {
-    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true, onEngage: "Freeze" } }) }));
-    expect(kinds(result.writes)).toEqual(["deletePod", "apply:networkPolicies", "writeStatus"]);
+    const { writes } = passes(
+      observe({ bot: botObject({ killSwitch: { engaged: true, onEngage: "Freeze" } }) }),
+    );
+    expect(kinds(writes)).toEqual(["deletePod", "apply:networkPolicies", "writeStatus"]);
   });
 
   it("denies egress once the pod is gone", () => {
@@ -224,9 +264,11 @@ describe("the plan of a Spec or KillSwitch halt", () => {
   });
 
   it("caps the DELETE's grace period at the operator's limit", () => {
-    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true } }), pod: runningPod(600) }));
-    expect(result.writes[0]).toMatchObject({ kind: "deletePod", gracePeriodSeconds: 60 });
-    expect(result.requeueAfterMs).toBe(30_000);
+    const { writes, last } = passes(
+      observe({ bot: botObject({ killSwitch: { engaged: true } }), pod: runningPod(600) }),
+    );
+    expect(writes[0]).toMatchObject({ kind: "deletePod", gracePeriodSeconds: 60 });
+    expect(last.requeueAfterMs).toBe(30_000);
   });
 });
 
@@ -277,20 +319,19 @@ describe("a halt needs nothing else before its DELETE", () => {
       { bot: botObject({ killSwitch: { engaged: true }, finalizer: false }), credentials: undefined },
       calls,
     );
-    const result = planBot(observation);
-    expect("needs" in result).toBe(false);
-    const writes = (result as BotPlan).writes;
+    expect("needs" in planBot(observation)).toBe(false);
+    const { writes } = passes(observation);
     expect(writes[0]?.kind).toBe("deletePod");
     expect(kinds(writes).indexOf("addFinalizer")).toBeGreaterThan(0);
     expect(calls).toEqual([]);
   });
 
   it("honours the kill switch of a spec that is otherwise invalid", () => {
-    const result = plan(
+    const { writes } = passes(
       observe({ bot: botObject({ spec: { symbol: 42, killSwitch: { engaged: true, reason: "stop" } } }) }),
     );
-    expect(result.writes[0]).toMatchObject({ kind: "deletePod", urgent: true });
-    expect(statusOf(result.writes)?.halt).toMatchObject({ engaged: true, source: "Spec", reason: "stop" });
+    expect(writes[0]).toMatchObject({ kind: "deletePod", urgent: true });
+    expect(statusOf(writes)?.halt).toMatchObject({ engaged: true, source: "Spec", reason: "stop" });
   });
 
   it("halts on a kill switch written under a newer schema (an unknown field, an unreadable engaged)", () => {
@@ -356,6 +397,67 @@ describe("the plan of a bot that may run", () => {
     const result = plan(observe({ credentials: missing }));
     expect(result.writes[0]).toMatchObject({ kind: "deletePod", urgent: false, cause: "stop" });
     expect(statusOf(result.writes)?.phase).toBe("Degraded");
+  });
+});
+
+describe("the plan of a bot whose names someone else's objects have", () => {
+  const foreign = (kind: "ConfigMap" | "NetworkPolicy" | "Pod", name: string) => ({
+    kind,
+    namespace: "trading",
+    name,
+  });
+
+  it("never writes the object another controls, keeps the bot from running and says NameConflict", () => {
+    const result = plan(
+      observe({ pod: undefined, credentials, conflicts: [foreign("ConfigMap", "grid-config")] }),
+    );
+    expect(kinds(result.writes)).not.toContain("apply:configMaps");
+    expect(kinds(result.writes)).not.toContain("createPod");
+    const ready = statusOf(result.writes)?.conditions?.find((c) => c.type === "Ready");
+    expect(ready).toMatchObject({ status: "False", reason: "NameConflict" });
+    expect(ready?.message).toContain("ConfigMap named trading/grid-config exists and is not controlled");
+    expect(result.requeueAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  it("stops the bot's own pod when an object of its names is someone else's", () => {
+    const result = plan(observe({ credentials, conflicts: [foreign("NetworkPolicy", "grid-network")] }));
+    expect(result.writes[0]).toMatchObject({ kind: "deletePod", cause: "stop" });
+    expect(kinds(result.writes)).not.toContain("apply:networkPolicies");
+  });
+
+  it("stops and does not start a bot a TradingPolicy refuses, and says PolicyViolation with the rule", () => {
+    const refused = {
+      field: "spec.pod.image",
+      message: "spec.pod.image: x is not allowed (TradingPolicy house)",
+    };
+    const stopping = plan(observe({ credentials, policyViolations: [refused] }));
+    expect(stopping.writes[0]).toMatchObject({ kind: "deletePod", cause: "stop" });
+    const stopped = plan(observe({ pod: undefined, credentials, policyViolations: [refused] }));
+    expect(kinds(stopped.writes)).not.toContain("createPod");
+    const ready = statusOf(stopped.writes)?.conditions?.find((c) => c.type === "Ready");
+    expect(ready).toMatchObject({ status: "False", reason: "PolicyViolation" });
+    expect(ready?.message).toContain("spec.pod.image: x is not allowed (TradingPolicy house)");
+  });
+
+  it("halts a bot a TradingPolicy refuses like any other: the pod first", () => {
+    const refused = {
+      field: "spec.pod.image",
+      message: "spec.pod.image: x is not allowed (TradingPolicy house)",
+    };
+    const { writes } = passes(
+      observe({ bot: botObject({ killSwitch: { engaged: true } }), policyViolations: [refused] }),
+    );
+    expect(writes[0]).toMatchObject({ kind: "deletePod", cause: "halt" });
+  });
+
+  it("halts without writing someone else's NetworkPolicy, and still records the halt", () => {
+    const { writes } = passes(
+      observe({
+        bot: botObject({ killSwitch: { engaged: true, onEngage: "Freeze" } }),
+        conflicts: [foreign("NetworkPolicy", "grid-network")],
+      }),
+    );
+    expect(kinds(writes)).toEqual(["deletePod", "writeStatus"]);
   });
 });
 

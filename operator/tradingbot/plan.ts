@@ -1,8 +1,10 @@
-import type {
-  BotKillSwitch,
-  KillSwitchView,
-  TradingBotSpec,
-  TradingBotStatus,
+import {
+  type BotKillSwitch,
+  KILL_SWITCH_CHANGED_BY_ANNOTATION,
+  type KillSwitchView,
+  type PolicyViolation,
+  type TradingBotSpec,
+  type TradingBotStatus,
 } from "../../api/v1alpha1/index.ts";
 import type { NetworkEgress } from "../desired-state/bot-network-policy.ts";
 import { BOT_CONTAINER_NAME, type SecretVersions } from "../desired-state/bot-pod.ts";
@@ -58,6 +60,23 @@ export interface PlanSettings {
   maxGracePeriodSeconds: number;
 }
 
+export type OwnedKind = "serviceAccounts" | "configMaps" | "networkPolicies";
+
+/** The kind names of what a bot owns. */
+export const OWNED_KINDS = {
+  pods: "Pod",
+  serviceAccounts: "ServiceAccount",
+  configMaps: "ConfigMap",
+  networkPolicies: "NetworkPolicy",
+} as const;
+
+/** An object with one of the bot's derived names that the bot does not control: never written. */
+export interface NameConflict {
+  kind: (typeof OWNED_KINDS)[keyof typeof OWNED_KINDS];
+  namespace: string;
+  name: string;
+}
+
 export interface BotObservation {
   bot: TradingBotObject;
   spec: ParsedSpec;
@@ -72,14 +91,16 @@ export interface BotObservation {
   };
   /** What the referenced Secrets allow; undefined until looked up (the plan says when it needs them). */
   credentials: CredentialsCheck | undefined;
+  /** Objects with the bot's derived names that it does not control (its pod among them: not `pod` then). */
+  conflicts: NameConflict[];
+  /** What the TradingPolicies refuse in a valid spec; the bot runs only when nothing. */
+  policyViolations: readonly PolicyViolation[];
   restarts: RestartHistory | undefined;
   runtime: RuntimeObservation | undefined;
   desired: DesiredObjects;
   settings: PlanSettings;
   now: number;
 }
-
-export type OwnedKind = "serviceAccounts" | "configMaps" | "networkPolicies";
 
 export type DeleteCause = "halt" | "stop" | "replace" | "restart" | "deletion" | "forcedDeletion";
 
@@ -115,6 +136,8 @@ export type PlanResult = BotPlan | { needs: "credentials" };
 
 /** While waiting on something the watches will report anyway, look again at least this often. */
 const SAFETY_REQUEUE_MS = 30_000;
+/** A name conflict is looked at again this often (someone else's object is outside the watches). */
+export const CONFLICT_RETRY_MS = 30_000;
 /** How long the status of a bot whose pod was just created may wait for the pod's first events. */
 const STARTING_STATUS_SETTLE_MS = 10_000;
 const DEFAULT_GRACE_SECONDS = 30;
@@ -124,6 +147,7 @@ export function planBot(o: BotObservation): PlanResult {
   const halt = decideHalt({
     bot: { namespace: o.bot.metadata.namespace ?? "", labels: o.bot.metadata.labels },
     killSwitch: o.killSwitch,
+    killSwitchChangedBy: o.bot.metadata.annotations?.[KILL_SWITCH_CHANGED_BY_ANNOTATION],
     current: o.bot.status?.halt,
     killSwitches: o.killSwitches,
     termination: terminationOf(o.pod),
@@ -192,11 +216,16 @@ function statusInput(
       ? `${o.bot.metadata.namespace ?? ""}/${spec.spec.exchange.credentialsSecretRef.name}`
       : undefined,
     runtime: o.runtime,
+    conflicts: o.conflicts,
+    policyViolations: o.policyViolations,
     mirrorIntervalMs: o.settings.mirrorIntervalMs,
     pod,
     now: timestampOf(o.now),
   };
 }
+
+const conflicting = (o: BotObservation, kind: NameConflict["kind"]) =>
+  o.conflicts.some((conflict) => conflict.kind === kind);
 
 function eventsWrite(o: BotObservation, status: TradingBotStatus, halt: HaltDecision, podPlan: PodPlan) {
   const events = transitionEvents(o.bot.status, status, halt, podPlan);
@@ -213,11 +242,14 @@ function hasFinalizer(bot: TradingBotObject) {
   return (bot.metadata.finalizers ?? []).includes(FINALIZER);
 }
 
+/** An owned object, written only when it differs and only when no one else's object has its name. */
 function applyIfChanged(
+  o: BotObservation,
   resource: OwnedKind,
   desired: KubeObject,
   cached: KubeObject | undefined,
 ): BotWrite[] {
+  if (conflicting(o, OWNED_KINDS[resource])) return [];
   return cached && holdsDesiredFields(desired, cached) ? [] : [{ kind: "apply", resource, object: desired }];
 }
 
@@ -240,7 +272,8 @@ function planHalt(o: BotObservation, halt: HaltDecision): BotPlan {
   }
 
   let podAfter = pod;
-  if (pod && !isTerminating(pod)) {
+  const deleting = pod !== undefined && !isTerminating(pod);
+  if (pod && deleting) {
     const write = deleteWrite(pod, o, "halt", true);
     writes.push(write);
     podAfter = afterDelete(pod, write.kind === "deletePod" ? write.gracePeriodSeconds : undefined, o.now);
@@ -254,12 +287,18 @@ function planHalt(o: BotObservation, halt: HaltDecision): BotPlan {
   if (egressClosed) {
     writes.push(
       ...applyIfChanged(
+        o,
         "networkPolicies",
         o.desired.networkPolicy({ allowed: false }),
         o.owned.networkPolicy,
       ),
     );
   }
+
+  // The record of a halt whose cause is already on record follows in the normal lane, at once: a fleet
+  // halt's DELETEs then all go before any of its status writes, which cost the API server several times
+  // as much.
+  if (deleting && !halt.newRiskLatch) return { writes, requeueAfterMs: 0, urgent: false };
 
   const status = computeBotStatus(statusInput(o, halt, podPlan, podAfter));
   writes.push(...statusWrite(statusSoFar, status));
@@ -280,7 +319,8 @@ function planHalt(o: BotObservation, halt: HaltDecision): BotPlan {
 /** Not halted: the bot runs if its spec is valid and its Secrets are complete, else its pod stops. */
 function planRun(o: BotObservation, halt: HaltDecision): BotPlan {
   const { spec, credentials, pod, desired } = o;
-  const mayRun = spec.ok && credentials?.ok === true;
+  const mayRun =
+    spec.ok && credentials?.ok === true && o.conflicts.length === 0 && o.policyViolations.length === 0;
   const versions = credentials?.ok ? credentials.versions : undefined;
   const writes: BotWrite[] = [];
 
@@ -309,8 +349,9 @@ function planRun(o: BotObservation, halt: HaltDecision): BotPlan {
 
   // Owned objects. Egress stays open while the bot may run, and while its pod stops within its grace
   // period (cancelling orders needs the exchange).
-  writes.push(...applyIfChanged("serviceAccounts", desired.serviceAccount(), o.owned.serviceAccount));
-  if (spec.ok) writes.push(...applyIfChanged("configMaps", desired.configMap(spec.spec), o.owned.configMap));
+  writes.push(...applyIfChanged(o, "serviceAccounts", desired.serviceAccount(), o.owned.serviceAccount));
+  if (spec.ok)
+    writes.push(...applyIfChanged(o, "configMaps", desired.configMap(spec.spec), o.owned.configMap));
   const stoppingInGrace =
     podAfter !== undefined &&
     !runtimeEnded(podAfter) &&
@@ -321,7 +362,9 @@ function planRun(o: BotObservation, halt: HaltDecision): BotPlan {
       ? { allowed: true, spec: spec.spec, databasePort: credentials.databasePort }
       : undefined;
   if (egress) {
-    writes.push(...applyIfChanged("networkPolicies", desired.networkPolicy(egress), o.owned.networkPolicy));
+    writes.push(
+      ...applyIfChanged(o, "networkPolicies", desired.networkPolicy(egress), o.owned.networkPolicy),
+    );
   }
 
   // The starting half: after the ServiceAccount, ConfigMap and NetworkPolicy exist.
@@ -339,7 +382,10 @@ function planRun(o: BotObservation, halt: HaltDecision): BotPlan {
   if (settling !== undefined) return { writes, requeueAfterMs: settling, urgent: false };
   writes.push(...statusWrite(o.bot.status, status));
   writes.push(...eventsWrite(o, status, halt, podPlan));
-  return { writes, requeueAfterMs: nextLook(podPlan, podAfter, o.now, !mayRun), urgent: false };
+  const next = nextLook(podPlan, podAfter, o.now, !mayRun);
+  const requeueAfterMs =
+    o.conflicts.length > 0 ? Math.min(next ?? CONFLICT_RETRY_MS, CONFLICT_RETRY_MS) : next;
+  return { writes, requeueAfterMs, urgent: false };
 }
 
 /**

@@ -14,7 +14,14 @@ import {
 import { buildBotPod, type SecretVersions } from "../desired-state/bot-pod.ts";
 import { buildBotServiceAccount } from "../desired-state/bot-service-account.ts";
 import { killSwitchViewOf } from "../killswitch/view.ts";
-import { applyOwnedObject, createPod, deletePod, writeStatus } from "../kube/apply.ts";
+import {
+  applyOwnedObject,
+  controllerUid,
+  createPod,
+  deletePod,
+  NotOwnedError,
+  writeStatus,
+} from "../kube/apply.ts";
 import { isAlreadyExists, isConflict, isNotFound, type KubeApi } from "../kube/client.ts";
 import type { EventRecorder, EventTarget } from "../kube/events.ts";
 import { type ObjectCache, objectKey } from "../kube/object-cache.ts";
@@ -28,17 +35,26 @@ import {
   serviceAccountNameFor,
 } from "../names.ts";
 import { type Metrics, sourceKind } from "../ops/metrics.ts";
-import { type KillSwitchObject, RESOURCES, type TradingBotObject } from "../resources.ts";
+import {
+  type KillSwitchObject,
+  RESOURCES,
+  type TradingBotObject,
+  type TradingPolicyObject,
+} from "../resources.ts";
 import { type CredentialsCheck, checkCredentials, type SecretLookup } from "./credentials.ts";
 import {
   type BotObservation,
   type BotWrite,
+  CONFLICT_RETRY_MS,
   type DesiredObjects,
+  type NameConflict,
+  OWNED_KINDS,
   type OwnedKind,
   type PlanSettings,
   planBot,
 } from "./plan.ts";
 import type { RestartHistory } from "./pod-lifecycle.ts";
+import { botPolicyViolations } from "./policy.ts";
 import type { SecretFactsSource } from "./secret-facts.ts";
 import { botKillSwitch, parseBotSpec } from "./spec.ts";
 import type { RuntimeObservation } from "./status.ts";
@@ -50,6 +66,7 @@ import type { RuntimeObservation } from "./status.ts";
 export interface Caches {
   bots: ObjectCache<TradingBotObject>;
   killSwitches: ObjectCache<KillSwitchObject>;
+  tradingPolicies: ObjectCache<TradingPolicyObject>;
   pods: ObjectCache<Pod>;
   configMaps: ObjectCache<ConfigMap>;
   networkPolicies: ObjectCache<NetworkPolicy>;
@@ -70,6 +87,11 @@ export interface BotReconcilerDeps {
   restartHistory: Map<string, RestartHistory>;
   /** What was last built per bot, rebuilt only when what it is built from changes. */
   built: Map<string, BuiltState>;
+  /**
+   * Objects of a bot's derived names found controlled by someone else when a create met them (they are
+   * outside the watches): not written to again until `retryAt`, when the write is tried once more.
+   */
+  conflicts: Map<string, { conflict: NameConflict; retryAt: number }>;
 }
 
 /** The objects built for one bot from one generation of its spec (and the image and Secret versions). */
@@ -106,9 +128,32 @@ export async function reconcileTradingBot(
   if (!bot) {
     deps.restartHistory.delete(key);
     deps.built.delete(key);
+    deps.conflicts.delete(key);
     return undefined;
   }
   const observation = observe(deps, key, bot);
+  try {
+    return await planAndPerform(deps, key, observation);
+  } catch (error) {
+    if (!(error instanceof NotOwnedError)) throw error;
+    // Someone else's object has one of the bot's names: leave it alone, say so, and plan again without it.
+    const conflict: NameConflict = {
+      kind: error.kind as NameConflict["kind"],
+      namespace: error.namespace,
+      name: error.objectName,
+    };
+    deps.conflicts.set(key, { conflict, retryAt: deps.now() + CONFLICT_RETRY_MS });
+    const latest = deps.caches.bots.get(key);
+    if (!latest) return undefined;
+    return planAndPerform(deps, key, observe(deps, key, latest));
+  }
+}
+
+async function planAndPerform(
+  deps: BotReconcilerDeps,
+  key: string,
+  observation: BotObservation,
+): Promise<ReconcileOutcome | undefined> {
   let plan = planBot(observation);
   if ("needs" in plan) {
     const spec = observation.spec;
@@ -117,29 +162,58 @@ export async function reconcileTradingBot(
     plan = planBot(observation);
     if ("needs" in plan) throw new Error(`the plan asked for ${plan.needs} twice`);
   }
-  await perform(deps, key, bot, plan.writes);
+  await perform(deps, key, observation.bot, plan.writes);
+  if (observation.conflicts.length === 0) deps.conflicts.delete(key);
   return plan.requeueAfterMs === undefined && !plan.urgent
     ? undefined
     : { requeueAfterMs: plan.requeueAfterMs, urgent: plan.urgent };
 }
 
-/** Everything the plan needs, from the caches: no request. */
+/**
+ * Everything the plan needs, from the caches: no request. An object of the bot's names that the bot does
+ * not control is a conflict, never the bot's own: the plan will not write it, nor delete that pod.
+ */
 function observe(deps: BotReconcilerDeps, key: string, bot: TradingBotObject): BotObservation {
   const { caches } = deps;
   const namespace = bot.metadata.namespace ?? "";
   const name = bot.metadata.name;
+  const uid = bot.metadata.uid;
+  const spec = parseBotSpec(bot);
+  const conflicts: NameConflict[] = [];
+  const remembered = deps.conflicts.get(key);
+  if (remembered && remembered.retryAt > deps.now()) conflicts.push(remembered.conflict);
+  const own = <T extends KubeObject>(kind: NameConflict["kind"], object: T | undefined): T | undefined => {
+    if (!object || controllerUid(object) === uid) return object;
+    if (!conflicts.some((c) => c.kind === kind)) {
+      conflicts.push({ kind, namespace, name: object.metadata.name });
+    }
+    return undefined;
+  };
   return {
     bot,
-    spec: parseBotSpec(bot),
+    spec,
     killSwitch: botKillSwitch(bot).killSwitch,
     killSwitches: [...caches.killSwitches.values()].map(killSwitchViewOf),
-    pod: caches.pods.get(objectKey(namespace, podNameFor(name))),
+    pod: own(OWNED_KINDS.pods, caches.pods.get(objectKey(namespace, podNameFor(name)))),
     owned: {
-      serviceAccount: caches.serviceAccounts.get(objectKey(namespace, serviceAccountNameFor(name))),
-      configMap: caches.configMaps.get(objectKey(namespace, configMapNameFor(name))),
-      networkPolicy: caches.networkPolicies.get(objectKey(namespace, networkPolicyNameFor(name))),
+      serviceAccount: own(
+        OWNED_KINDS.serviceAccounts,
+        caches.serviceAccounts.get(objectKey(namespace, serviceAccountNameFor(name))),
+      ),
+      configMap: own(
+        OWNED_KINDS.configMaps,
+        caches.configMaps.get(objectKey(namespace, configMapNameFor(name))),
+      ),
+      networkPolicy: own(
+        OWNED_KINDS.networkPolicies,
+        caches.networkPolicies.get(objectKey(namespace, networkPolicyNameFor(name))),
+      ),
     },
     credentials: undefined,
+    conflicts,
+    policyViolations: spec.ok
+      ? botPolicyViolations(caches.tradingPolicies.values(), namespace, spec.spec)
+      : [],
     restarts: deps.restartHistory.get(key),
     runtime: deps.runtime.observation(key),
     desired: desiredObjects(deps, key, bot),
@@ -355,13 +429,11 @@ async function createBotPod(deps: BotReconcilerDeps, bot: TradingBotObject, pod:
         if (isNotFound(e)) return undefined;
         throw e;
       });
-    if (existing?.metadata.ownerReferences?.some((o) => o.uid === bot.metadata.uid && o.controller)) {
+    if (existing && controllerUid(existing) === bot.metadata.uid) {
       await deletePod(deps.api, deps.caches.pods, existing);
       throw new Error(`pod ${pod.metadata.name} had lost its labels; deleted it to recreate it`);
     }
-    throw new Error(
-      `a Pod named ${pod.metadata.namespace}/${pod.metadata.name} exists and is not owned by this TradingBot: delete or rename it`,
-    );
+    throw new NotOwnedError("Pod", pod.metadata.namespace ?? "", pod.metadata.name);
   }
 }
 

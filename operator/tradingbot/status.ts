@@ -27,6 +27,10 @@ export interface StatusInput {
   generation: number | undefined;
   deleting: boolean;
   current: TradingBotStatus | undefined;
+  /** Objects with the bot's derived names that it does not control. */
+  conflicts?: readonly { kind: string; namespace: string; name: string }[];
+  /** What the TradingPolicies refuse in the spec. */
+  policyViolations?: readonly { message: string }[];
   /** The zod issues of a spec that does not parse. */
   invalidSpec: string | undefined;
   /** What the referenced Secrets allow; undefined when they were not looked at (invalid spec, halted). */
@@ -82,6 +86,33 @@ function readiness(input: StatusInput): { phase: BotPhase; ready: ConditionValue
     return {
       phase: "Degraded",
       ready: notReady("InvalidSpec", `The spec is not valid: ${input.invalidSpec}`),
+    };
+  }
+  const [violation, ...moreViolations] = input.policyViolations ?? [];
+  if (violation) {
+    const more =
+      moreViolations.length > 0
+        ? ` (and ${moreViolations.length} more: ${moreViolations.map((v) => v.message).join("; ")})`
+        : "";
+    return {
+      phase: "Degraded",
+      ready: notReady(
+        "PolicyViolation",
+        `${violation.message}${more}. The bot does not run until its spec or the TradingPolicy allows it.`,
+      ),
+    };
+  }
+  const [conflict, ...more] = input.conflicts ?? [];
+  if (conflict) {
+    const others = more.map((c) => `${c.kind} ${c.namespace}/${c.name}`);
+    return {
+      phase: "Degraded",
+      ready: notReady(
+        "NameConflict",
+        `A ${conflict.kind} named ${conflict.namespace}/${conflict.name} exists and is not controlled by this ` +
+          `TradingBot${others.length > 0 ? ` (nor ${others.join(", ")})` : ""}; the operator never writes over ` +
+          "an object it does not control. Delete or rename it, or give the TradingBot another name.",
+      ),
     };
   }
   if (credentials && !credentials.ok) {

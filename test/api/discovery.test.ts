@@ -58,7 +58,7 @@ describe("what kubectl shows about the API", () => {
     await namespace?.cleanup();
   });
 
-  it("kubectl get tb shows phase, mode, symbol, strategy, halted, orders, PnL and age", async () => {
+  it("kubectl get tb shows phase, mode, symbol, strategy, halted, who halted, orders, PnL and age", async () => {
     const { stdout } = await kubectl(["get", "tb", "-n", namespace.name]);
     expect(columnsOf(stdout)).toEqual([
       "NAME",
@@ -67,10 +67,12 @@ describe("what kubectl shows about the API", () => {
       "SYMBOL",
       "STRATEGY",
       "HALTED",
+      "HALTED BY",
       "ORDERS",
       "PNL",
       "AGE",
     ]);
+    // Nobody halted it: the HALTED BY cell is blank, so splitting on spaces skips it.
     const row = (stdout.split("\n")[1] ?? "").trim().split(/\s+/);
     expect(row.slice(0, 8)).toEqual([
       "grid-btc",

@@ -4,17 +4,21 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { load } from "js-yaml";
-import { GROUP, KILL_SWITCH, TRADING_BOT, VERSION } from "../../api/v1alpha1/group.ts";
+import { GROUP, KILL_SWITCH, TRADING_BOT, TRADING_POLICY, VERSION } from "../../api/v1alpha1/group.ts";
 import { kubectl } from "../support/kubectl.ts";
 
 const repoRoot = new URL("../../", import.meta.url);
 export const crdsDir = fileURLToPath(new URL("crds/", repoRoot));
 export const samplesDir = fileURLToPath(new URL("config/samples/", repoRoot));
 
-export const CRD_NAMES = [`${TRADING_BOT.plural}.${GROUP}`, `${KILL_SWITCH.plural}.${GROUP}`] as const;
+export const CRD_NAMES = [
+  `${TRADING_BOT.plural}.${GROUP}`,
+  `${KILL_SWITCH.plural}.${GROUP}`,
+  `${TRADING_POLICY.plural}.${GROUP}`,
+] as const;
 
 /**
- * Installs crds/ with server-side apply as the cluster admin and waits until both are Established. Every
+ * Installs crds/ with server-side apply as the cluster admin and waits until all are Established. Every
  * suite calls it: applying identical CRDs again is a no-op.
  */
 export async function installCrds(): Promise<void> {
@@ -82,13 +86,24 @@ export function killSwitch(name: string, spec: unknown, labels: Record<string, s
 
 export type Verdict = { accepted: true; object: KubeObject } | { accepted: false; message: string };
 
-async function verdictOf(call: Promise<unknown>): Promise<Verdict> {
+/** A 403 that a ValidatingAdmissionPolicy denied, as opposed to one RBAC denied. */
+const admissionDenial = (error: ApiException<unknown>) =>
+  error.code === 403 &&
+  String(typeof error.body === "string" ? error.body : JSON.stringify(error.body)).includes(
+    "ValidatingAdmissionPolicy",
+  );
+
+async function verdictOf(call: Promise<unknown>, admissionIsVerdict = false): Promise<Verdict> {
   try {
     return { accepted: true, object: (await call) as KubeObject };
   } catch (error) {
-    // 400 (strict decoding: unknown fields, wrong JSON types) and 422 (schema and CEL) are verdicts; anything
-    // else is a broken test environment and must not count as a rejection.
-    if (error instanceof ApiException && (error.code === 400 || error.code === 422)) {
+    // 400 (strict decoding: unknown fields, wrong JSON types) and 422 (schema and CEL) are verdicts, and, when
+    // asked for, an admission policy's denial; anything else is a broken test environment and must not count
+    // as a rejection.
+    if (
+      error instanceof ApiException &&
+      (error.code === 400 || error.code === 422 || (admissionIsVerdict && admissionDenial(error)))
+    ) {
       const body = typeof error.body === "string" ? error.body : JSON.stringify(error.body);
       return { accepted: false, message: (JSON.parse(body) as { message?: string }).message ?? body };
     }
@@ -96,13 +111,22 @@ async function verdictOf(call: Promise<unknown>): Promise<Verdict> {
   }
 }
 
-/** Creates with dryRun=All and strict field validation: the API server's full verdict, nothing stored. */
-export function dryRunCreate(kc: KubeConfig, namespace: string, object: KubeObject): Promise<Verdict> {
+/**
+ * Creates with dryRun=All and strict field validation: the API server's full verdict, nothing stored.
+ * `admission`: a ValidatingAdmissionPolicy's denial (403) is a verdict too.
+ */
+export function dryRunCreate(
+  kc: KubeConfig,
+  namespace: string,
+  object: KubeObject,
+  options: { admission?: boolean } = {},
+): Promise<Verdict> {
   const api = kc.makeApiClient(CustomObjectsApi);
   const common = { group: GROUP, version: VERSION, body: object, dryRun: "All", fieldValidation: "Strict" };
   return verdictOf(
     object.kind === KILL_SWITCH.kind
       ? api.createClusterCustomObject({ ...common, plural: KILL_SWITCH.plural })
       : api.createNamespacedCustomObject({ ...common, namespace, plural: TRADING_BOT.plural }),
+    options.admission === true,
   );
 }

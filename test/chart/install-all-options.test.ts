@@ -89,6 +89,8 @@ describe("the chart with every option on", () => {
       // namespaces: here, the test's namespaces and the two fake nodes.
       `--set=watch.namespaces={${deskA.name},${deskB.name}}`,
       "--set=replicaCount=2",
+      // The release's TradingPolicy applies to its own namespaces only: the suites share one cluster.
+      `--set-json=tradingPolicy.spec.namespaces=["${deskA.name}","${deskB.name}"]`,
       "--wait",
       "--timeout=2m",
     ]);

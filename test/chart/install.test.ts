@@ -26,7 +26,11 @@ const RESTRICTED = {
   "pod-security.kubernetes.io/warn": "restricted",
   "pod-security.kubernetes.io/audit": "restricted",
 };
-const CRDS = ["tradingbots.trading.botops.dev", "killswitches.trading.botops.dev"];
+const CRDS = [
+  "tradingbots.trading.botops.dev",
+  "killswitches.trading.botops.dev",
+  "tradingpolicies.trading.botops.dev",
+];
 
 interface PodJson {
   metadata: { name: string };
@@ -90,6 +94,8 @@ describe("helm install, upgrade and uninstall on a live cluster", () => {
       release,
       CHART_PATH,
       `--namespace=${namespace.name}`,
+      // The release's TradingPolicy applies to its own namespace only: the suites share one cluster.
+      `--set-json=tradingPolicy.spec.namespaces=["${namespace.name}"]`,
       "--wait",
       "--timeout=2m",
     ]);
@@ -136,15 +142,27 @@ describe("helm install, upgrade and uninstall on a live cluster", () => {
         "ClusterRole",
         "ClusterRole",
         "ClusterRole",
+        "ClusterRole",
         "ClusterRoleBinding",
         "Deployment",
         "Lease",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
         "NetworkPolicy",
         "PodDisruptionBudget",
         "Role",
         "RoleBinding",
         "Service",
         "ServiceAccount",
+        "TradingPolicy",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingAdmissionPolicyBinding",
       ].sort(),
     );
   });

@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
+import { accessObjects } from "../../api/access/policies.ts";
+import { DEFAULT_TRADING_POLICY } from "../../api/access/trading-policy.ts";
 import { CHART_DIR, staleChartFiles } from "../../charts/generate.ts";
 import { loadConfig } from "../../operator/config.ts";
 import { buildBotNetworkPolicy } from "../../operator/desired-state/bot-network-policy.ts";
@@ -19,6 +21,7 @@ import {
   findManifest,
   helm,
   type KubeManifest,
+  parseManifests,
   REPO_ROOT,
   renderChart,
 } from "./helm.ts";
@@ -157,7 +160,6 @@ describe("the Helm chart", () => {
       resyncPeriod: 300_000,
       maxGracePeriod: 90_000,
       deletionMargin: 45_000,
-      returnMemoryAfterBursts: false,
       monitoringNamespaceSelector: { "kubernetes.io/metadata.name": "observability" },
     });
   });
@@ -201,6 +203,50 @@ describe("the Helm chart", () => {
         name: "tbo-tradingbot-operator",
       });
     }
+  });
+
+  it("installs the access objects make install applies, named after the release and labelled as its own", async () => {
+    const { manifests } = await renderChart({ release: "tbo" });
+    const accessKinds = new Set(accessObjects("x").map((object) => object.kind));
+    const rendered = manifests.filter(
+      (m) => accessKinds.has(m.kind) && m.metadata.name !== "tbo-tradingbot-operator",
+    );
+    const withoutLabels = ({ metadata: { labels: _labels, ...metadata }, ...object }: KubeManifest) => ({
+      ...object,
+      metadata,
+    });
+    // Helm orders what it renders by kind.
+    const byKindAndName = (a: KubeManifest, b: KubeManifest) =>
+      `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`);
+    const expected = (accessObjects("tbo-tradingbot-operator") as KubeManifest[]).sort(byKindAndName);
+    rendered.sort(byKindAndName);
+    expect(rendered.map(withoutLabels)).toEqual(expected.map(withoutLabels));
+    rendered.forEach((object, index) => {
+      expect(object.metadata.labels, object.metadata.name).toEqual({
+        // The chart's own labels, as on the operator's ClusterRole.
+        ...findManifest(manifests, "ClusterRole", "tbo-tradingbot-operator").metadata.labels,
+        ...expected[index]?.metadata.labels,
+      });
+    });
+    const { manifests: without } = await renderChart({ set: ["rbac.accessPolicies=false"] });
+    expect(without.filter((m) => m.kind.endsWith("AdmissionPolicy"))).toEqual([]);
+    // Before Kubernetes 1.36 there is no MutatingAdmissionPolicy: no stamp, and no refusal of one.
+    const { stdout } = await helm(["template", "tbo", CHART_PATH, "--kube-version=1.35.0"]);
+    const older = parseManifests(stdout).filter((m) => m.metadata.name.endsWith("-kill-switch-changed-by"));
+    expect(older).toEqual([]);
+  });
+
+  it("creates the release's TradingPolicy with the default make install creates", async () => {
+    const values = load(readFileSync(join(CHART_PATH, "values.yaml"), "utf8")) as {
+      tradingPolicy: { spec: unknown };
+    };
+    expect(values.tradingPolicy.spec).toEqual(DEFAULT_TRADING_POLICY);
+    const { manifests } = await renderChart({ release: "tbo" });
+    expect(findManifest(manifests, "TradingPolicy", "tbo-tradingbot-operator").spec).toEqual(
+      DEFAULT_TRADING_POLICY,
+    );
+    const { manifests: without } = await renderChart({ set: ["tradingPolicy.create=false"] });
+    expect(without.filter((m) => m.kind === "TradingPolicy")).toEqual([]);
   });
 
   it("writes each rule's reason next to it", async () => {

@@ -161,7 +161,11 @@ function exchangeSecret(namespace: string, name: string, apiKey: string) {
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: `exchange-${name}`, namespace },
+    metadata: {
+      name: `exchange-${name}`,
+      namespace,
+      labels: { "trading.botops.dev/credentials": "exchange", "trading.botops.dev/exchange-modes": "paper" },
+    },
     type: "Opaque",
     stringData: { apiKey, secret: `${apiKey}-hmac-secret` },
   };
@@ -171,7 +175,11 @@ function databaseSecret(namespace: string) {
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: "trading-database", namespace },
+    metadata: {
+      name: "trading-database",
+      namespace,
+      labels: { "trading.botops.dev/credentials": "database" },
+    },
     type: "Opaque",
     // The trading role `bot-runtime migrate` created (test/e2e-kind/manifests/infra.yaml).
     stringData: {

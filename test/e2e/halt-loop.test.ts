@@ -97,17 +97,20 @@ describe("a paper grid bot from the sample", () => {
     // The printer columns a user sees with `kubectl get tb`.
     const table = await env.kubectl(["get", "tb", BOT, "-n", ns]);
     const [header, row] = table.trim().split("\n");
-    expect(header?.split(/\s+/)).toEqual([
+    // Columns are at least two spaces apart; a column's name may have one inside.
+    expect(header?.split(/\s{2,}/)).toEqual([
       "NAME",
       "PHASE",
       "MODE",
       "SYMBOL",
       "STRATEGY",
       "HALTED",
+      "HALTED BY",
       "ORDERS",
       "PNL",
       "AGE",
     ]);
+    // Nobody halted it: the HALTED BY cell is blank, so splitting on spaces skips it.
     const cells = row?.split(/\s+/) ?? [];
     expect(cells.slice(0, 6)).toEqual([BOT, "Running", "paper", "BTC/USDT", "grid", "False"]);
     expect(Number(cells[7])).toBeGreaterThan(0);

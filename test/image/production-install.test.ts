@@ -279,6 +279,7 @@ describe("tradingbot-operator from the production install", () => {
       "--timeout=60s",
       "crd/tradingbots.trading.botops.dev",
       "crd/killswitches.trading.botops.dev",
+      "crd/tradingpolicies.trading.botops.dev",
     ]);
   });
   afterAll(() => namespace?.cleanup());

@@ -41,16 +41,24 @@ export function botManifest(
   return bot as unknown as Json;
 }
 
+/** The labels with which a Secret opts in to serving bots (api/v1alpha1/runtime-config.ts). */
+export const PAPER_EXCHANGE_LABELS = {
+  "trading.botops.dev/credentials": "exchange",
+  "trading.botops.dev/exchange-modes": "paper",
+};
+export const DATABASE_LABELS = { "trading.botops.dev/credentials": "database" };
+
 export function exchangeSecret(
   namespace: string,
   planted: PlantedValues,
   name = EXCHANGE_SECRET,
   keys?: Json,
+  labels: Record<string, string> = PAPER_EXCHANGE_LABELS,
 ): Json {
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name, namespace },
+    metadata: { name, namespace, labels },
     type: "Opaque",
     stringData: keys ?? { apiKey: planted.apiKey, secret: planted.secret },
   };
@@ -60,7 +68,7 @@ export function databaseSecret(namespace: string, planted: PlantedValues, name =
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name, namespace },
+    metadata: { name, namespace, labels: DATABASE_LABELS },
     type: "Opaque",
     stringData: {
       host: "postgres.trading.svc",

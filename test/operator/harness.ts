@@ -61,8 +61,8 @@ export async function installCrds(access: ClusterAccess): Promise<void> {
     "wait",
     "--for=condition=Established",
     "--timeout=60s",
-    "crd/tradingbots.trading.botops.dev",
-    "crd/killswitches.trading.botops.dev",
+    "-f",
+    join(REPO_ROOT, "crds"),
   ]);
 }
 

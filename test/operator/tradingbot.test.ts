@@ -524,7 +524,10 @@ describe("a TradingBot", () => {
     );
     expect(condition(missing, "CredentialsAvailable")).toMatchObject({
       reason: "SecretNotFound",
-      message: `Secret ${ns}/late-credentials (spec.exchange.credentialsSecretRef) does not exist`,
+      message:
+        `Secret ${ns}/late-credentials (spec.exchange.credentialsSecretRef) does not exist or is not labelled for ` +
+        "this use: the operator only uses Secrets labelled trading.botops.dev/credentials=exchange and " +
+        "trading.botops.dev/exchange-modes=paper",
     });
     expect(missing.status?.phase).toBe("Degraded");
     expect(await view.pod(ns, podOf("late"))).toBeUndefined();
@@ -618,6 +621,45 @@ describe("a TradingBot", () => {
       ["patch", "pod", podOf("stuck"), "-n", ns, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'],
       { allowFailure: true },
     );
+  });
+
+  it("uses only Secrets labelled for the use, and never a key allowed for live in a paper bot", async () => {
+    await applyBot("unlabelled", {
+      spec: (spec) => {
+        (spec.exchange as Record<string, unknown>).credentialsSecretRef = { name: "unlabelled-credentials" };
+      },
+    });
+    await applyObjects(access, [exchangeSecret(ns, planted, "unlabelled-credentials", undefined, {})]);
+    const unlabelled = await view.waitForBot(
+      ns,
+      "unlabelled",
+      (b) => condition(b, "CredentialsAvailable")?.reason === "SecretNotFound",
+      "the unlabelled Secret unseen",
+    );
+    expect(condition(unlabelled, "CredentialsAvailable")?.message).toContain(
+      "labelled trading.botops.dev/credentials=exchange and trading.botops.dev/exchange-modes=paper",
+    );
+    expect(await view.pod(ns, podOf("unlabelled"))).toBeUndefined();
+
+    const live = {
+      "trading.botops.dev/credentials": "exchange",
+      "trading.botops.dev/exchange-modes": "live",
+    };
+    await applyObjects(access, [exchangeSecret(ns, planted, "unlabelled-credentials", undefined, live)]);
+    const refused = await view.waitForBot(
+      ns,
+      "unlabelled",
+      (b) => condition(b, "CredentialsAvailable")?.reason === "SecretNotAllowed",
+      "a live key refused to a paper bot",
+    );
+    expect(condition(refused, "CredentialsAvailable")?.message).toContain(
+      "a key allowed for live never serves",
+    );
+    expect(await view.pod(ns, podOf("unlabelled"))).toBeUndefined();
+
+    await applyObjects(access, [exchangeSecret(ns, planted, "unlabelled-credentials")]);
+    await waitReady("unlabelled");
+    await kubectl(["delete", "tb", "unlabelled", "-n", ns, "--timeout=60s"]);
   });
 
   it("never lets a Secret value reach its logs, Events, status or ConfigMaps", async () => {
