@@ -1,5 +1,29 @@
 import { TokenBucket } from "./rate-limiter.ts";
 
+/**
+ * A reconcile that needs no request finishes in microtasks, and the next one would start in the same turn of
+ * the event loop: a burst of them would keep it from reading its sockets (a halt among them) for hundreds of
+ * milliseconds. Reconciles start only while the current turn has run for less than SLICE_MS; the rest wait
+ * for the next turn, after the loop has polled for I/O. Shared by every queue of the process.
+ */
+const SLICE_MS = 10;
+let sliceStartedAt = performance.now();
+let sliceResetQueued = false;
+
+async function turnToReconcile(): Promise<void> {
+  while (performance.now() - sliceStartedAt >= SLICE_MS) {
+    if (!sliceResetQueued) {
+      // Queued before the waiters below, so it runs first in the next check phase and starts its slice.
+      sliceResetQueued = true;
+      setImmediate(() => {
+        sliceStartedAt = performance.now();
+        sliceResetQueued = false;
+      });
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
 export interface ReconcileOutcome {
   /** Look again after this long even if nothing changes (timeouts, backoffs). */
   requeueAfterMs?: number;
@@ -220,6 +244,8 @@ export class WorkQueue {
       const key = await this.#next(lane);
       if (key === undefined) return;
       const urgent = this.#processing.get(key) ?? false;
+      // A halt starts at once; other work waits its turn, so that the loop keeps reading halts.
+      if (!urgent) await turnToReconcile();
       try {
         const outcome = await reconcile(key);
         this.forget(key);
