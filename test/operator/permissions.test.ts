@@ -1,0 +1,216 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { API_VERSION, TRADING_POLICY } from "../../api/v1alpha1/index.ts";
+import {
+  BOT_NAMESPACE_RULES,
+  CLUSTER_RULES,
+  LEADER_ELECTION_RULES,
+  type PolicyRule,
+} from "../../operator/ops/rbac-rules.ts";
+import { clusterContext } from "../support/context.ts";
+import { adminKubeConfig, createTestNamespace, type TestNamespace } from "../support/kube.ts";
+import { kubectl } from "../support/kubectl.ts";
+import { waitFor } from "../support/wait-for.ts";
+import { ClusterView, condition } from "./cluster-view.ts";
+import {
+  botManifest,
+  DATABASE_SECRET,
+  databaseSecret,
+  exchangeSecret,
+  plantedValues,
+  RESTRICTED_NAMESPACE_LABELS,
+} from "./fixtures.ts";
+import {
+  applyObjects,
+  deleteBotNamespaces,
+  installCrds,
+  installOperatorIdentity,
+  type OperatorProcess,
+  startOperator,
+} from "./harness.ts";
+
+// Least privilege, shown from the other side: the operator runs with exactly its generated role
+// (installOperatorIdentity), goes through what it does for a bot's life (run, drift, a Secret's
+// rotation, name conflicts of each kind, a KillSwitch halt, deletion, leader election), and every
+// permission of the role is then found among the requests it made, none of them refused. A permission
+// nothing here uses is one to remove, or one whose use this test is missing.
+
+/** Permissions that no request of the operator shows, each with why the role still needs it. */
+const NOT_A_REQUEST: Record<string, string> = {
+  "tradingbots/finalizers:update":
+    "checked by the OwnerReferencesPermissionEnforcement admission plugin when an owned object sets " +
+    "blockOwnerDeletion; the operator never sends it",
+};
+
+const cluster = clusterContext();
+const access = { kubectlPath: cluster.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
+const adminKc = adminKubeConfig();
+const view = new ClusterView(adminKc);
+const tag = randomBytes(3).toString("hex");
+const planted = plantedValues(tag);
+const killSwitch = `perm-${tag}`;
+
+let operatorNamespace: TestNamespace;
+let botNamespace: TestNamespace;
+let ns: string;
+let operator: OperatorProcess;
+
+/** RBAC's verbs for the client's: server-side apply is a patch. */
+const rbacVerb = (verb: string) => (verb === "apply" ? "patch" : verb);
+
+beforeAll(async () => {
+  await installCrds(access);
+  operatorNamespace = await createTestNamespace(adminKc, "permop");
+  botNamespace = await createTestNamespace(adminKc, "perm", RESTRICTED_NAMESPACE_LABELS);
+  ns = botNamespace.name;
+  await applyObjects(access, [
+    exchangeSecret(ns, planted),
+    databaseSecret(ns, planted),
+    // A TradingPolicy that allows the sample, so that the operator reads one.
+    {
+      apiVersion: API_VERSION,
+      kind: TRADING_POLICY.kind,
+      metadata: { name: `perm-${tag}` },
+      spec: { namespaces: [ns] },
+    },
+    // One object of each kind with a name a bot below derives, outside the operator's watches.
+    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm-config", namespace: ns }, data: { a: "b" } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "sa-runtime", namespace: ns } },
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "np-network", namespace: ns },
+      spec: { podSelector: {}, policyTypes: ["Egress"] },
+    },
+  ]);
+  const kubeconfigPath = await installOperatorIdentity(access, operatorNamespace.name);
+  operator = await startOperator({
+    kubeconfigPath,
+    operatorNamespace: operatorNamespace.name,
+    namespaces: [ns],
+    identity: `perm-${ns}`,
+    extraArgs: ["--kill-switch-status=true"],
+  });
+});
+
+afterAll(async () => {
+  if (botNamespace) await deleteBotNamespaces(access, [botNamespace.name]);
+  await operator?.stop();
+  await operatorNamespace?.cleanup();
+  await kubectl(["delete", "killswitch", killSwitch, "--ignore-not-found"], { allowFailure: true });
+  await kubectl(["delete", "tradingpolicy", `perm-${tag}`, "--ignore-not-found"], { allowFailure: true });
+});
+
+describe("the operator's role", () => {
+  it("holds no permission the operator does not use, and the operator is refused nothing", async () => {
+    // A bot's life: it runs, drifts back, follows its Secret, is halted by a KillSwitch, is deleted.
+    await applyObjects(access, [botManifest(ns, "life")]);
+    await view.waitForBot(ns, "life", (b) => b.status?.phase === "Running", "Running");
+    await kubectl(["label", "serviceaccount", "life-runtime", "-n", ns, "app.kubernetes.io/name-"]);
+    await kubectl([
+      "patch",
+      "tradingbot",
+      "life",
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      '{"spec":{"risk":{"maxOpenOrders":12}}}',
+    ]);
+    await kubectl([
+      "patch",
+      "secret",
+      DATABASE_SECRET,
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      '{"stringData":{"password":"rotated"}}',
+    ]);
+    await waitFor(
+      async () =>
+        (
+          await kubectl(["get", "configmap", "life-config", "-n", ns, "-o", "jsonpath={.data}"])
+        ).stdout.includes("12"),
+      { what: "the ConfigMap to follow the spec" },
+    );
+    // Name conflicts: the operator meets each object when its create fails, and reads it.
+    await applyObjects(access, [botManifest(ns, "cm"), botManifest(ns, "sa"), botManifest(ns, "np")]);
+    for (const name of ["cm", "sa", "np"]) {
+      await view.waitForBot(
+        ns,
+        name,
+        (b) => condition(b, "Ready")?.reason === "NameConflict",
+        "NameConflict",
+      );
+    }
+    // A pod of a bot's name that is not the bot's, met the same way.
+    await applyObjects(access, [
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "pod-runtime", namespace: ns },
+        spec: {
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          containers: [
+            {
+              name: "c",
+              image: "registry.local/other:1",
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+            },
+          ],
+        },
+      },
+      botManifest(ns, "pod"),
+    ]);
+    await view.waitForBot(ns, "pod", (b) => condition(b, "Ready")?.reason === "NameConflict", "NameConflict");
+    await applyObjects(access, [
+      {
+        apiVersion: API_VERSION,
+        kind: "KillSwitch",
+        metadata: { name: killSwitch },
+        spec: { engaged: true, namespaces: [ns], selector: { matchLabels: { "perm-test": "halt" } } },
+      },
+    ]);
+    await kubectl(["label", "tradingbot", "life", "-n", ns, "perm-test=halt"]);
+    await view.waitForBot(ns, "life", (b) => b.status?.phase === "Halted", "Halted");
+    await waitFor(
+      async () =>
+        (await kubectl(["get", "killswitch", killSwitch, "-o", "jsonpath={.status.haltedBots}"])).stdout ===
+        "1",
+      { what: "the KillSwitch to count the halted bot" },
+    );
+    await kubectl(["delete", "tradingbot", "life", "-n", ns, "--wait=true", "--timeout=60s"]);
+
+    const requests = (await operator.metrics())
+      .split("\n")
+      .filter((line) => line.startsWith("tradingbot_operator_api_requests_total{"))
+      .map((line) => {
+        const labels = Object.fromEntries(
+          [...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1] ?? "", m[2] ?? ""]),
+        );
+        return {
+          verb: rbacVerb(labels.verb ?? ""),
+          resource: labels.resource ?? "",
+          code: Number(labels.code),
+        };
+      });
+    expect(requests.filter((r) => r.code === 401 || r.code === 403)).toEqual([]);
+    const used = new Set(requests.map((r) => `${r.resource}:${r.verb}`));
+
+    const granted = (rules: PolicyRule[]) =>
+      rules.flatMap((rule) =>
+        rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${resource}:${verb}`)),
+      );
+    const unused = [
+      ...granted(BOT_NAMESPACE_RULES),
+      ...granted(CLUSTER_RULES),
+      ...granted(LEADER_ELECTION_RULES),
+    ].filter((permission) => !used.has(permission) && NOT_A_REQUEST[permission] === undefined);
+    expect(unused, `requests made: ${[...used].sort().join(", ")}`).toEqual([]);
+  });
+});
