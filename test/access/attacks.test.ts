@@ -129,7 +129,29 @@ beforeAll(async () => {
       "trading.botops.dev/credentials": "exchange",
       "trading.botops.dev/exchange-modes": "live",
     }),
-    // Objects whose names a bot would derive: a ConfigMap and a ServiceAccount with a cloud role.
+    // Objects whose names a bot would derive: a ConfigMap, a ServiceAccount with a cloud role, the
+    // namespace's deny-all NetworkPolicy and a pod.
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "ledger-network", namespace: ns },
+      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "vault-runtime", namespace: ns, labels: { app: "vault" } },
+      spec: {
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [
+          {
+            name: "vault",
+            image: "registry.local/vault:1",
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+          },
+        ],
+      },
+    },
     {
       apiVersion: "v1",
       kind: "ConfigMap",
@@ -160,6 +182,9 @@ beforeAll(async () => {
   await waitFor(async () => (await applyAsAttacker("probe", probe, true)).exitCode !== 0, {
     what: "the TradingPolicy to be enforced at admission",
     timeoutMs: 60_000,
+  });
+  await waitFor(async () => (await view.pod(ns, "vault-runtime"))?.status?.phase === "Running", {
+    what: "the foreign pod to run",
   });
   before = await foreignObjects();
 });
@@ -282,10 +307,12 @@ describe("a bot author's attacks through the operator", () => {
     outcomes.push({ attack: "a live key in a paper bot", where: "operator", message });
   });
 
-  it("cannot take over a ConfigMap or a ServiceAccount by naming a bot after it", async () => {
+  it("cannot take over a ConfigMap, a ServiceAccount, a NetworkPolicy or a Pod by naming a bot after it", async () => {
     for (const [attack, name, kind] of [
       ["a name collision with a ConfigMap", "payroll", "ConfigMap"],
       ["a name collision with a ServiceAccount (and its cloud role)", "billing", "ServiceAccount"],
+      ["a name collision with the namespace's deny-all NetworkPolicy", "ledger", "NetworkPolicy"],
+      ["a name collision with a Pod", "vault", "Pod"],
     ] as const) {
       expect((await applyAsAttacker(name)).stderr, attack).toBe("");
       const bot = await view.waitForBot(
