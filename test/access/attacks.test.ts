@@ -4,23 +4,9 @@ import { accessObjects } from "../../api/access/policies.ts";
 import { DEFAULT_TRADING_POLICY } from "../../api/access/trading-policy.ts";
 import { API_VERSION, TRADING_POLICY } from "../../api/v1alpha1/index.ts";
 import { ClusterView, condition } from "../operator/cluster-view.ts";
-import {
-  botManifest,
-  databaseSecret,
-  exchangeSecret,
-  plantedValues,
-  RESTRICTED_NAMESPACE_LABELS,
-} from "../operator/fixtures.ts";
-import {
-  applyObjects,
-  deleteBotNamespaces,
-  installCrds,
-  installOperatorIdentity,
-  type OperatorProcess,
-  startOperator,
-} from "../operator/harness.ts";
-import { clusterContext } from "../support/context.ts";
-import { adminKubeConfig, createTestNamespace, type TestNamespace } from "../support/kube.ts";
+import { botManifest, exchangeSecret } from "../operator/fixtures.ts";
+import { applyObjects } from "../operator/harness.ts";
+import { type OperatorSuite, startOperatorSuite } from "../operator/suite.ts";
 import { kubectl } from "../support/kubectl.ts";
 import { waitFor } from "../support/wait-for.ts";
 
@@ -30,21 +16,16 @@ import { waitFor } from "../support/wait-for.ts";
 // at admission or by the operator, and nothing in the namespace but the attacker's own TradingBots (and
 // what the operator made for them) changes.
 
-const cluster = clusterContext();
-const access = { kubectlPath: cluster.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
-const adminKc = adminKubeConfig();
-const view = new ClusterView(adminKc);
 const tag = randomBytes(3).toString("hex");
 const prefix = `attack-${tag}`;
 const attacker = `mallory-${tag}`;
-const planted = plantedValues(tag);
 const policies = accessObjects(prefix);
 const policyName = `${prefix}-policy`;
 
-let operatorNamespace: TestNamespace;
-let botNamespace: TestNamespace;
+let suite: OperatorSuite;
+let view: ClusterView;
 let ns: string;
-let operator: OperatorProcess;
+let access: OperatorSuite["access"];
 
 interface Outcome {
   attack: string;
@@ -102,10 +83,9 @@ async function foreignObjects(): Promise<string[]> {
 let before: string[] = [];
 
 beforeAll(async () => {
-  await installCrds(access);
-  operatorNamespace = await createTestNamespace(adminKc, "attop");
-  botNamespace = await createTestNamespace(adminKc, "attack", RESTRICTED_NAMESPACE_LABELS);
-  ns = botNamespace.name;
+  suite = await startOperatorSuite("attack");
+  ({ namespace: ns, access } = suite);
+  view = new ClusterView(suite.adminKc);
   await applyObjects(access, [
     ...policies,
     // The chart's default policy, for this namespace only (the suites share one cluster).
@@ -122,10 +102,8 @@ beforeAll(async () => {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${prefix}-editor` },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: attacker }],
     },
-    exchangeSecret(ns, planted),
-    databaseSecret(ns, planted),
     // A live key: the attacker may name it, and must never get it into a paper bot.
-    exchangeSecret(ns, planted, "live-exchange-credentials", undefined, {
+    exchangeSecret(ns, suite.planted, "live-exchange-credentials", undefined, {
       "trading.botops.dev/credentials": "exchange",
       "trading.botops.dev/exchange-modes": "live",
     }),
@@ -168,13 +146,6 @@ beforeAll(async () => {
       },
     },
   ]);
-  const kubeconfigPath = await installOperatorIdentity(access, operatorNamespace.name);
-  operator = await startOperator({
-    kubeconfigPath,
-    operatorNamespace: operatorNamespace.name,
-    namespaces: [ns],
-    identity: `attack-${ns}`,
-  });
   // The admission policy sees its parameter once it refuses what only the policy refuses.
   const probe = (s: Record<string, unknown>) => {
     s.pod = { terminationGracePeriodSeconds: 600 };
@@ -195,9 +166,7 @@ afterAll(async () => {
       .map((o) => `| ${o.attack} | ${o.where} | ${o.message.replaceAll("|", "\\|")} |`)
       .join("\n")}`,
   );
-  if (botNamespace) await deleteBotNamespaces(access, [botNamespace.name]);
-  await operator?.stop();
-  await operatorNamespace?.cleanup();
+  await suite?.stop();
   await kubectl(["delete", "tradingpolicy", policyName, "--ignore-not-found"], { allowFailure: true });
   for (const object of [...policies].reverse()) {
     await kubectl(["delete", object.kind, object.metadata.name, "--ignore-not-found"], {

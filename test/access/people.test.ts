@@ -3,23 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessObjects } from "../../api/access/policies.ts";
 import { KILL_SWITCH_CHANGED_BY_ANNOTATION } from "../../api/v1alpha1/index.ts";
 import { ClusterView, condition } from "../operator/cluster-view.ts";
-import {
-  botManifest,
-  databaseSecret,
-  exchangeSecret,
-  plantedValues,
-  RESTRICTED_NAMESPACE_LABELS,
-} from "../operator/fixtures.ts";
-import {
-  applyObjects,
-  deleteBotNamespaces,
-  installCrds,
-  installOperatorIdentity,
-  type OperatorProcess,
-  startOperator,
-} from "../operator/harness.ts";
-import { clusterContext } from "../support/context.ts";
-import { adminKubeConfig, createTestNamespace, type TestNamespace } from "../support/kube.ts";
+import { botManifest } from "../operator/fixtures.ts";
+import { applyObjects } from "../operator/harness.ts";
+import { type OperatorSuite, startOperatorSuite } from "../operator/suite.ts";
 import { kubectl } from "../support/kubectl.ts";
 import { waitFor } from "../support/wait-for.ts";
 
@@ -28,21 +14,16 @@ import { waitFor } from "../support/wait-for.ts";
 // a viewer reads, a halter halts and releases and changes nothing else, an editor configures, nobody
 // writes the stamp of who changed a kill switch, and the operator reports that stamp.
 
-const cluster = clusterContext();
-const access = { kubectlPath: cluster.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
-const adminKc = adminKubeConfig();
-const view = new ClusterView(adminKc);
 const tag = randomBytes(3).toString("hex");
 const prefix = `access-${tag}`;
-const planted = plantedValues(tag);
 const policies = accessObjects(prefix);
 const people = { viewer: `vera-${tag}`, halter: `hal-${tag}`, editor: `eddie-${tag}` };
 const killSwitchName = `${prefix}-desk`;
 
-let operatorNamespace: TestNamespace;
-let botNamespace: TestNamespace;
+let suite: OperatorSuite;
+let view: ClusterView;
 let ns: string;
-let operator: OperatorProcess;
+let access: OperatorSuite["access"];
 
 /** kubectl as `user` (impersonated by the admin): the request gets exactly that user's RBAC. */
 const as = (user: string, args: string[]) => kubectl([`--as=${user}`, ...args], { allowFailure: true });
@@ -60,10 +41,9 @@ const stampOf = (object: { metadata: { annotations?: Record<string, string> } })
   object.metadata.annotations?.[KILL_SWITCH_CHANGED_BY_ANNOTATION];
 
 beforeAll(async () => {
-  await installCrds(access);
-  operatorNamespace = await createTestNamespace(adminKc, "accop");
-  botNamespace = await createTestNamespace(adminKc, "acc", RESTRICTED_NAMESPACE_LABELS);
-  ns = botNamespace.name;
+  suite = await startOperatorSuite("acc");
+  ({ namespace: ns, access } = suite);
+  view = new ClusterView(suite.adminKc);
   await applyObjects(access, policies);
   const binding = (kind: "RoleBinding" | "ClusterRoleBinding", user: string, role: string) => ({
     apiVersion: "rbac.authorization.k8s.io/v1",
@@ -78,8 +58,6 @@ beforeAll(async () => {
     binding("RoleBinding", people.editor, "edit"),
     // KillSwitches are cluster-scoped: a halter of the fleet is bound cluster-wide.
     binding("ClusterRoleBinding", people.halter, `${prefix}-halter`),
-    exchangeSecret(ns, planted),
-    databaseSecret(ns, planted),
     botManifest(ns, "probe"),
     {
       apiVersion: "trading.botops.dev/v1alpha1",
@@ -89,13 +67,6 @@ beforeAll(async () => {
       spec: { engaged: false, namespaces: [ns], selector: { matchLabels: { desk: tag } } },
     },
   ]);
-  const kubeconfigPath = await installOperatorIdentity(access, operatorNamespace.name);
-  operator = await startOperator({
-    kubeconfigPath,
-    operatorNamespace: operatorNamespace.name,
-    namespaces: [ns],
-    identity: `acc-${ns}`,
-  });
   // Roles are aggregated and policies compiled in the background: wait until each one acts.
   await waitFor(
     async () =>
@@ -145,9 +116,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (botNamespace) await deleteBotNamespaces(access, [botNamespace.name]);
-  await operator?.stop();
-  await operatorNamespace?.cleanup();
+  await suite?.stop();
   await kubectl(["delete", "killswitch", killSwitchName, "--ignore-not-found"], { allowFailure: true });
   for (const object of [...policies].reverse()) {
     await kubectl(["delete", object.kind, object.metadata.name, "--ignore-not-found"], {

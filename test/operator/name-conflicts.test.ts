@@ -1,62 +1,28 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterContext } from "../support/context.ts";
-import { adminKubeConfig, createTestNamespace, type TestNamespace } from "../support/kube.ts";
 import { kubectl } from "../support/kubectl.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { ClusterView, condition } from "./cluster-view.ts";
-import {
-  botManifest,
-  databaseSecret,
-  exchangeSecret,
-  plantedValues,
-  RESTRICTED_NAMESPACE_LABELS,
-} from "./fixtures.ts";
-import {
-  applyObjects,
-  deleteBotNamespaces,
-  installCrds,
-  installOperatorIdentity,
-  type OperatorProcess,
-  startOperator,
-} from "./harness.ts";
+import { botManifest } from "./fixtures.ts";
+import { applyObjects } from "./harness.ts";
+import { type OperatorSuite, startOperatorSuite } from "./suite.ts";
 
 // The operator acts with more power than whoever writes a TradingBot. It must never lend it: an object
 // that already has one of a bot's derived names and is not controlled by that bot (someone's ConfigMap,
 // a ServiceAccount with a cloud role, a namespace-wide deny-all NetworkPolicy, a pod) is never written,
 // and the bot says so. Reproduced as a user would try it: the object first, then a bot named after it.
 
-const cluster = clusterContext();
-const access = { kubectlPath: cluster.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
-const adminKc = adminKubeConfig();
-const view = new ClusterView(adminKc);
-const planted = plantedValues(randomBytes(3).toString("hex"));
-
-let operatorNamespace: TestNamespace;
-let botNamespace: TestNamespace;
+let suite: OperatorSuite;
+let view: ClusterView;
 let ns: string;
-let operator: OperatorProcess;
+let access: OperatorSuite["access"];
 
 beforeAll(async () => {
-  await installCrds(access);
-  operatorNamespace = await createTestNamespace(adminKc, "ncop");
-  botNamespace = await createTestNamespace(adminKc, "nc", RESTRICTED_NAMESPACE_LABELS);
-  ns = botNamespace.name;
-  const kubeconfigPath = await installOperatorIdentity(access, operatorNamespace.name);
-  await applyObjects(access, [exchangeSecret(ns, planted), databaseSecret(ns, planted)]);
-  operator = await startOperator({
-    kubeconfigPath,
-    operatorNamespace: operatorNamespace.name,
-    namespaces: [ns],
-    identity: `nc-${ns}`,
-  });
+  suite = await startOperatorSuite("nc");
+  ({ namespace: ns, access } = suite);
+  view = new ClusterView(suite.adminKc);
 });
 
-afterAll(async () => {
-  if (botNamespace) await deleteBotNamespaces(access, [botNamespace.name]);
-  await operator?.stop();
-  await operatorNamespace?.cleanup();
-});
+afterAll(() => suite?.stop());
 
 /** The object exactly as the API server holds it: any write would change its resourceVersion too. */
 async function snapshot(kind: string, name: string): Promise<string> {

@@ -7,27 +7,12 @@ import {
   LEADER_ELECTION_RULES,
   type PolicyRule,
 } from "../../operator/ops/rbac-rules.ts";
-import { clusterContext } from "../support/context.ts";
-import { adminKubeConfig, createTestNamespace, type TestNamespace } from "../support/kube.ts";
 import { kubectl } from "../support/kubectl.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { ClusterView, condition } from "./cluster-view.ts";
-import {
-  botManifest,
-  DATABASE_SECRET,
-  databaseSecret,
-  exchangeSecret,
-  plantedValues,
-  RESTRICTED_NAMESPACE_LABELS,
-} from "./fixtures.ts";
-import {
-  applyObjects,
-  deleteBotNamespaces,
-  installCrds,
-  installOperatorIdentity,
-  type OperatorProcess,
-  startOperator,
-} from "./harness.ts";
+import { botManifest, DATABASE_SECRET } from "./fixtures.ts";
+import { applyObjects } from "./harness.ts";
+import { type OperatorSuite, startOperatorSuite } from "./suite.ts";
 
 // Least privilege, shown from the other side: the operator runs with exactly its generated role
 // (installOperatorIdentity), goes through what it does for a bot's life (run, drift, a Secret's
@@ -42,30 +27,22 @@ const NOT_A_REQUEST: Record<string, string> = {
     "blockOwnerDeletion; the operator never sends it",
 };
 
-const cluster = clusterContext();
-const access = { kubectlPath: cluster.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
-const adminKc = adminKubeConfig();
-const view = new ClusterView(adminKc);
 const tag = randomBytes(3).toString("hex");
-const planted = plantedValues(tag);
 const killSwitch = `perm-${tag}`;
 
-let operatorNamespace: TestNamespace;
-let botNamespace: TestNamespace;
+let suite: OperatorSuite;
+let view: ClusterView;
 let ns: string;
-let operator: OperatorProcess;
+let access: OperatorSuite["access"];
 
 /** RBAC's verbs for the client's: server-side apply is a patch. */
 const rbacVerb = (verb: string) => (verb === "apply" ? "patch" : verb);
 
 beforeAll(async () => {
-  await installCrds(access);
-  operatorNamespace = await createTestNamespace(adminKc, "permop");
-  botNamespace = await createTestNamespace(adminKc, "perm", RESTRICTED_NAMESPACE_LABELS);
-  ns = botNamespace.name;
+  suite = await startOperatorSuite("perm", { extraArgs: ["--kill-switch-status=true"] });
+  ({ namespace: ns, access } = suite);
+  view = new ClusterView(suite.adminKc);
   await applyObjects(access, [
-    exchangeSecret(ns, planted),
-    databaseSecret(ns, planted),
     // A TradingPolicy that allows the sample, so that the operator reads one.
     {
       apiVersion: API_VERSION,
@@ -83,20 +60,10 @@ beforeAll(async () => {
       spec: { podSelector: {}, policyTypes: ["Egress"] },
     },
   ]);
-  const kubeconfigPath = await installOperatorIdentity(access, operatorNamespace.name);
-  operator = await startOperator({
-    kubeconfigPath,
-    operatorNamespace: operatorNamespace.name,
-    namespaces: [ns],
-    identity: `perm-${ns}`,
-    extraArgs: ["--kill-switch-status=true"],
-  });
 });
 
 afterAll(async () => {
-  if (botNamespace) await deleteBotNamespaces(access, [botNamespace.name]);
-  await operator?.stop();
-  await operatorNamespace?.cleanup();
+  await suite?.stop();
   await kubectl(["delete", "killswitch", killSwitch, "--ignore-not-found"], { allowFailure: true });
   await kubectl(["delete", "tradingpolicy", `perm-${tag}`, "--ignore-not-found"], { allowFailure: true });
 });
@@ -186,7 +153,7 @@ describe("the operator's role", () => {
     );
     await kubectl(["delete", "tradingbot", "life", "-n", ns, "--wait=true", "--timeout=60s"]);
 
-    const requests = (await operator.metrics())
+    const requests = (await suite.operator.metrics())
       .split("\n")
       .filter((line) => line.startsWith("tradingbot_operator_api_requests_total{"))
       .map((line) => {
