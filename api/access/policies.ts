@@ -9,7 +9,8 @@ import {
   TRADING_BOT_HALT_FIELDS,
   TradingBotSpec,
 } from "../v1alpha1/index.ts";
-import { type AccessObject, tradingPolicyAdmission } from "./trading-policy.ts";
+import { type AccessObject, ADMISSION, binding, changed, resourceRule } from "./objects.ts";
+import { tradingPolicyAdmission } from "./trading-policy.ts";
 
 // The cluster-level objects that say who may do what with the API: ClusterRoles for people and the
 // admission policies that RBAC cannot express (field-level rights, who changed a kill switch, what a
@@ -22,20 +23,10 @@ import { type AccessObject, tradingPolicyAdmission } from "./trading-policy.ts";
 
 export type { AccessObject };
 
-const ADMISSION = "admissionregistration.k8s.io/v1";
 const RBAC = "rbac.authorization.k8s.io/v1";
 const READ = ["get", "list", "watch"];
 
 type Kind = typeof TRADING_BOT | typeof KILL_SWITCH;
-
-/** CEL: whether `path` (below object/oldObject) differs between the old and the new object. */
-function changed(path: string): string {
-  const [parent, field] = [path.slice(0, path.lastIndexOf(".")), path.slice(path.lastIndexOf(".") + 1)];
-  return (
-    `(has(object.${parent}.${field}) != has(oldObject.${parent}.${field}) || ` +
-    `(has(object.${parent}.${field}) && object.${parent}.${field} != oldObject.${parent}.${field}))`
-  );
-}
 
 /** The paths a halter may not change: every spec field but the halting ones, and the labels (they select bots). */
 function configuredPaths(kind: Kind): string[] {
@@ -54,13 +45,6 @@ function switchChanged(kind: Kind): string {
   return kind === TRADING_BOT ? changed("spec.killSwitch") : changed("spec.engaged");
 }
 
-const rule = (resources: string[], operations: string[]) => ({
-  apiGroups: [GROUP],
-  apiVersions: ["*"],
-  operations,
-  resources,
-});
-
 /** A field-level right: an update beyond halting needs the `configure` verb on the object. */
 function haltScopePolicy(prefix: string, kind: Kind): AccessObject[] {
   const name = `${prefix}-${kind.singular}-halt-scope`;
@@ -74,7 +58,7 @@ function haltScopePolicy(prefix: string, kind: Kind): AccessObject[] {
       metadata: { name },
       spec: {
         failurePolicy: "Fail",
-        matchConstraints: { resourceRules: [rule([kind.plural], ["UPDATE"])] },
+        matchConstraints: { resourceRules: [resourceRule([kind.plural], ["UPDATE"])] },
         variables: [
           {
             name: "changed",
@@ -117,7 +101,7 @@ function stampPolicy(prefix: string): AccessObject[] {
       spec: {
         failurePolicy: "Ignore",
         reinvocationPolicy: "Never",
-        matchConstraints: { resourceRules: [rule(resources, ["CREATE", "UPDATE"])] },
+        matchConstraints: { resourceRules: [resourceRule(resources, ["CREATE", "UPDATE"])] },
         matchConditions: [{ name: "kill-switch-changed", expression: anyChange }],
         mutations: [
           {
@@ -136,7 +120,7 @@ function stampPolicy(prefix: string): AccessObject[] {
       metadata: { name },
       spec: {
         failurePolicy: "Fail",
-        matchConstraints: { resourceRules: [rule(resources, ["CREATE", "UPDATE"])] },
+        matchConstraints: { resourceRules: [resourceRule(resources, ["CREATE", "UPDATE"])] },
         variables: [
           { name: "stamp", expression: stampOf("object") },
           {
@@ -161,10 +145,6 @@ function stampPolicy(prefix: string): AccessObject[] {
     },
     binding(name, "ValidatingAdmissionPolicyBinding", { validationActions: ["Deny"] }),
   ];
-}
-
-function binding(policyName: string, kind: string, spec: Record<string, unknown>): AccessObject {
-  return { apiVersion: ADMISSION, kind, metadata: { name: policyName }, spec: { policyName, ...spec } };
 }
 
 const aggregateTo = (...roles: string[]) =>

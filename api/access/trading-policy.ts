@@ -1,27 +1,17 @@
 import {
   API_VERSION,
-  GROUP,
   TRADING_BOT,
   TRADING_POLICY,
   TradingBotSpec,
   type TradingPolicySpecInput,
 } from "../v1alpha1/index.ts";
-
-/** A cluster-level object as api/access/ builds it. */
-export interface AccessObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
-  [field: string]: unknown;
-}
+import { type AccessObject, ADMISSION, binding, changed, resourceRule } from "./objects.ts";
 
 // The admission half of a TradingPolicy: a ValidatingAdmissionPolicy that takes every TradingPolicy as
 // its parameter and checks, in CEL, what api/v1alpha1/policy-check.ts checks in TypeScript, rule for
 // rule, with the same messages in the same order (test/access/trading-policy-parity.test.ts holds them to
 // each other). It looks only at a creation and at an update that changes more than the kill switch: a
 // halt is never refused.
-
-const ADMISSION = "admissionregistration.k8s.io/v1";
 
 /** CEL: a list as `a, b`, or `none`. */
 const listText = (list: string) => `(size(${list}) == 0 ? 'none' : ${list}.join(', '))`;
@@ -145,10 +135,7 @@ const VARIABLES = [
 function configurationChanged(): string {
   return Object.keys(TradingBotSpec.shape)
     .filter((field) => field !== "killSwitch")
-    .map(
-      (field) =>
-        `(has(object.spec.${field}) != has(oldObject.spec.${field}) || (has(object.spec.${field}) && object.spec.${field} != oldObject.spec.${field}))`,
-    )
+    .map((field) => changed(`spec.${field}`))
     .join(" || ");
 }
 
@@ -164,14 +151,7 @@ export function tradingPolicyAdmission(prefix: string): AccessObject[] {
         failurePolicy: "Fail",
         paramKind: { apiVersion: API_VERSION, kind: TRADING_POLICY.kind },
         matchConstraints: {
-          resourceRules: [
-            {
-              apiGroups: [GROUP],
-              apiVersions: ["*"],
-              operations: ["CREATE", "UPDATE"],
-              resources: [TRADING_BOT.plural],
-            },
-          ],
+          resourceRules: [resourceRule([TRADING_BOT.plural], ["CREATE", "UPDATE"])],
         },
         matchConditions: [
           {
@@ -187,17 +167,11 @@ export function tradingPolicyAdmission(prefix: string): AccessObject[] {
         })),
       },
     },
-    {
-      apiVersion: ADMISSION,
-      kind: "ValidatingAdmissionPolicyBinding",
-      metadata: { name },
-      spec: {
-        policyName: name,
-        // Every TradingPolicy is a parameter and each must allow the bot; none at all restricts nothing.
-        paramRef: { selector: {}, parameterNotFoundAction: "Allow" },
-        validationActions: ["Deny"],
-      },
-    },
+    // Every TradingPolicy is a parameter and each must allow the bot; none at all restricts nothing.
+    binding(name, "ValidatingAdmissionPolicyBinding", {
+      paramRef: { selector: {}, parameterNotFoundAction: "Allow" },
+      validationActions: ["Deny"],
+    }),
   ];
 }
 

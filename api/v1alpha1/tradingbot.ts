@@ -437,7 +437,7 @@ export type PodSpecOverrides = z.infer<typeof PodSpecOverrides>;
 // ---------------------------------------------------------------------------------------------------------
 // Network
 
-const CIDR = z
+export const CIDR = z
   .string()
   .max(49)
   .regex(/^(([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}|[0-9a-fA-F:]+\/[0-9]{1,3})$/, {

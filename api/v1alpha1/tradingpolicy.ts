@@ -3,6 +3,7 @@ import { API_VERSION, TRADING_POLICY } from "./group.ts";
 import { LabelKey, NamespaceName, ObjectMeta } from "./meta.ts";
 import { setList } from "./rules.ts";
 import { objectName } from "./scalars.ts";
+import { CIDR } from "./tradingbot.ts";
 
 // What a cluster allows its TradingBots, beyond what their schema allows. Enforced twice from one
 // schema: at admission by the ValidatingAdmissionPolicy of api/access/trading-policy.ts (with each
@@ -22,13 +23,6 @@ export const HostPattern = z
   .max(253)
   .regex(/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
     message: "must be a host name, or *. followed by a domain (its subdomains), in lower case",
-  });
-
-const CIDR = z
-  .string()
-  .max(49)
-  .regex(/^(([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}|[0-9a-fA-F:]+\/[0-9]{1,3})$/, {
-    message: "must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32",
   });
 
 export const AllowedToleration = z

@@ -247,10 +247,13 @@ export class Informer<T extends KubeObject> {
     } while (continueToken);
     this.#options.cache.replace(items, listVersion, this.#inScope);
     this.#resourceVersion = listVersion;
-    if (!this.#synced) {
-      this.#synced = true;
-      for (const resolve of this.#syncWaiters.splice(0)) resolve();
-    }
+    this.#markSynced();
+  }
+
+  #markSynced() {
+    if (this.#synced) return;
+    this.#synced = true;
+    for (const resolve of this.#syncWaiters.splice(0)) resolve();
   }
 
   /** The kind is not served: nothing of it exists, which is what the cache says (and is synced on). */
@@ -264,10 +267,7 @@ export class Informer<T extends KubeObject> {
     this.#heard();
     this.#options.cache.replace([], undefined, this.#inScope);
     this.#resourceVersion = undefined;
-    if (!this.#synced) {
-      this.#synced = true;
-      for (const resolve of this.#syncWaiters.splice(0)) resolve();
-    }
+    this.#markSynced();
   }
 
   #prepare(object: T): T {
