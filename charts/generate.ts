@@ -18,6 +18,7 @@ import { dump } from "js-yaml";
 import { accessObjects } from "../api/access/policies.ts";
 import { DEFAULT_TRADING_POLICY } from "../api/access/trading-policy.ts";
 import { API_VERSION, RUNTIME_STATUS_PORT, TRADING_POLICY } from "../api/v1alpha1/index.ts";
+import { HALT_WATCH_CLUSTER_RULES } from "../operator/desired-state/bot-halt-watch-access.ts";
 import { BOT_APP_NAME, LABELS, MANAGED_BY_VALUE } from "../operator/names.ts";
 import {
   BOT_NAMESPACE_RULES,
@@ -59,12 +60,16 @@ function rbacRulesFile(): string {
     "# The chart's templates render these rules, each with its `why` as a comment: botNamespaceRules as a\n" +
     "# ClusterRole (all namespaces) or as one Role per watched namespace, clusterRules always as a ClusterRole,\n" +
     "# leaderElectionRules as a Role in the release namespace (naming the configured Lease instead of\n" +
-    "# leaderLeaseName).\n" +
+    "# leaderLeaseName), haltWatchRules as the ClusterRole every bot's halt watch is bound to.\n" +
     yaml({
       leaderLeaseName: LEADER_LEASE_NAME,
       botNamespaceRules: BOT_NAMESPACE_RULES.map(ruleData),
       clusterRules: CLUSTER_RULES.map(ruleData),
       leaderElectionRules: LEADER_ELECTION_RULES.map(ruleData),
+      haltWatchRules: HALT_WATCH_CLUSTER_RULES.map((rule) => ({
+        why: "A bot's halt watch lists and watches KillSwitches: an engaged one that selects it halts it.",
+        ...rule,
+      })),
     })
   );
 }

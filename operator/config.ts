@@ -126,6 +126,21 @@ export const OperatorConfig = z.strictObject({
   maxGracePeriod: duration(1000)
     .prefault(`${DEFAULT_MAX_GRACE_PERIOD_SECONDS}s`)
     .refine((ms) => ms <= 600_000, { message: "must be at most 600s, the API's own limit" }),
+  /**
+   * The audience of the token each bot's halt watch reads its TradingBot and the KillSwitches with. Empty:
+   * the API server's own audience. Set one (and add it to the API server's --api-audiences) so that no
+   * other service that accepts ServiceAccount tokens accepts this one.
+   */
+  haltWatchAudience: z
+    .string()
+    .max(253)
+    .regex(/^[^\s]*$/, { message: "must be an audience without spaces, or empty" })
+    .default(""),
+  /** The ClusterRole that lets a bot's halt watch list KillSwitches: the one the operator may bind. */
+  haltWatchClusterRole: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/, { message: "must be a ClusterRole name" })
+    .default("tradingbot-operator-halt-watch"),
   /** How long past its grace period a bot pod may take to go before a deleted bot force-deletes it. */
   deletionMargin: duration(0).prefault("30s"),
 });

@@ -55,6 +55,13 @@ export const podNameFor = (botName: string) => derivedName(botName, "runtime");
 export const configMapNameFor = (botName: string) => derivedName(botName, "config");
 export const networkPolicyNameFor = (botName: string) => derivedName(botName, "network");
 export const serviceAccountNameFor = (botName: string) => derivedName(botName, "runtime");
+/** The Role and RoleBinding that let the bot's halt watch read its own TradingBot. */
+export const haltWatchRoleNameFor = (botName: string) => derivedName(botName, "halt-watch");
+/** The ClusterRoleBinding that lets the bot's halt watch list KillSwitches (cluster-scoped: named by namespace too). */
+export const haltWatchClusterBindingNameFor = (namespace: string, botName: string) =>
+  `trading.botops.dev:halt-watch:${namespace}:${botLabelValue(botName)}`;
+/** On that ClusterRoleBinding, which no owner reference can tie to a namespaced bot: the bot's uid. */
+export const BOT_UID_LABEL = "trading.botops.dev/bot-uid";
 
 /** The labels on every object owned for one bot; also the NetworkPolicy's pod selector. */
 export function botLabels(botName: string): Record<string, string> {

@@ -39,6 +39,11 @@ export const RuntimeConfig = z
      * holds a more recent latch, or any latch but this one, refuses to trade.
      */
     acknowledgedHalt: z.string().min(1).max(64).optional(),
+    /**
+     * spec.killSwitch.haltIfUnsupervisedFor in seconds: the runtime halts itself (source Unsupervised) when
+     * its halt watch has not been confirmed current for this long. Unset: it keeps trading and says so.
+     */
+    haltIfUnsupervisedForSeconds: z.number().int().min(1).optional(),
     store: z.strictObject({
       retentionDays: z.number().int().min(1),
       auditRetentionDays: z.number().int().min(1).optional(),
@@ -56,6 +61,8 @@ export const BOT_CONTAINER_PATHS = {
   exchangeCredentialsDir: "/var/run/secrets/tradingbot/exchange",
   databaseCredentialsDir: "/var/run/secrets/tradingbot/database",
   migrationCredentialsDir: "/var/run/secrets/tradingbot/migration",
+  /** The halt watch's projected ServiceAccount token, the cluster CA (ca.crt) and nothing else. */
+  haltWatchDir: "/var/run/secrets/tradingbot/halt-watch",
   terminationLog: "/dev/termination-log",
   tmp: "/tmp",
 } as const;
@@ -67,6 +74,8 @@ export const RUNTIME_FLAGS = {
   databaseCredentials: "--database-credentials",
   terminationLog: "--termination-log",
   listen: "--listen",
+  /** Folder with the halt watch's token and CA; without it the runtime halts only on SIGTERM. */
+  haltWatch: "--halt-watch",
   /** `migrate` only: the trading role's Secret, whose role gets the runtime's grants. */
   tradingCredentials: "--trading-credentials",
 } as const;
@@ -143,6 +152,33 @@ export const RiskHaltMessage = z.strictObject({
   at: timestamp("When the breach was detected."),
 });
 export type RiskHaltMessage = z.infer<typeof RiskHaltMessage>;
+
+/**
+ * The halt watch: the runtime watches its own TradingBot and the KillSwitches with a projected token of the
+ * bot's ServiceAccount, bound to the pod, for this audience (unless the operator is told another) and
+ * this lifetime. The token may read that one TradingBot and list KillSwitches, nothing else.
+ */
+export const HALT_WATCH_TOKEN = { path: "token", expirationSeconds: 3600 } as const;
+/** The audience the docs recommend for the halt watch's token (the API server must list it). */
+export const RECOMMENDED_HALT_WATCH_AUDIENCE = "trading.botops.dev/halt-watch";
+
+/** What stopped a runtime that halted: a halt source, its TradingBot's deletion, or its dead man's switch. */
+export const RUNTIME_HALT_SOURCE = /^(Spec|KillSwitch\/.+|Deleted|Unsupervised)$/;
+
+/**
+ * Written by the runtime to its termination-message file when it stopped trading because of a halt, with
+ * exit code 0: `noticedBy` says whether its own watch saw the halt first (`watch`) or the pod's deletion
+ * reached it first (`signal`). The operator reports it as status.halt.stoppedBy.
+ */
+export const RuntimeHaltedMessage = z.strictObject({
+  reason: z.literal("Halted"),
+  source: z.string().max(300).regex(RUNTIME_HALT_SOURCE),
+  detail: z.string().max(1024).optional(),
+  by: z.string().max(512).optional(),
+  noticedBy: z.enum(["watch", "signal"]),
+  at: timestamp("When the runtime stopped trading."),
+});
+export type RuntimeHaltedMessage = z.infer<typeof RuntimeHaltedMessage>;
 
 /** Exit codes of `bot-runtime run`. */
 export const RUNTIME_EXIT_CODES = {

@@ -303,9 +303,31 @@ export const BotKillSwitch = z
         "Set to status.halt.id to release a latched risk halt after you have looked into it. " +
           "Any other value is refused in status.",
       ),
+    haltIfUnsupervisedFor: z
+      .string()
+      .max(8)
+      .regex(/^[1-9][0-9]{0,4}(s|m|h)$/, {
+        message: "must be a duration in seconds, minutes or hours, such as 90s, 5m or 1h",
+      })
+      .optional()
+      .describe(
+        "Dead man's switch: a runtime that has been unable to confirm its halt sources (its TradingBot and " +
+          "the KillSwitches, watched in the API server) for this long halts itself with reason Unsupervised. " +
+          "Unset: it keeps trading through a control-plane outage and says so in its log and metrics.",
+      ),
   })
   .describe("Halts this bot on command. Anyone allowed to patch the TradingBot can engage it.");
 export type BotKillSwitch = z.infer<typeof BotKillSwitch>;
+
+/** haltIfUnsupervisedFor ("90s", "5m", "1h") in seconds. */
+export function unsupervisedHaltSeconds(duration: string): number {
+  const match = /^([1-9][0-9]{0,4})(s|m|h)$/.exec(duration);
+  if (!match)
+    throw new Error(
+      `haltIfUnsupervisedFor: ${JSON.stringify(duration)} is not a duration such as 90s, 5m or 1h`,
+    );
+  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as "s" | "m" | "h"];
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Database
@@ -563,6 +585,13 @@ export const HaltStatus = z
       .boolean()
       .optional()
       .describe("True while a risk halt waits for spec.killSwitch.acknowledgeHalt to equal id."),
+    stoppedBy: z
+      .enum(["Runtime", "Operator"])
+      .optional()
+      .describe(
+        "Which path stopped trading first: Runtime (the bot's own watch of its halt sources) or Operator " +
+          "(the pod deletion). Unset until the bot's runtime has ended.",
+      ),
     message: z
       .string()
       .max(2048)

@@ -17,6 +17,7 @@ export class UsageError extends Error {
 export const USAGE = `usage:
   bot-runtime run [--config FILE] [--exchange-credentials DIR] [--database-credentials DIR]
                   [--termination-log FILE] [--listen HOST:PORT] [--tick-interval-ms N]
+                  [--halt-watch DIR]
   bot-runtime migrate [--database-credentials DIR] [--grant-to ROLE | --trading-credentials DIR]
   bot-runtime audit verify [--database-credentials DIR] [--bot NAMESPACE/NAME]`;
 
@@ -34,6 +35,8 @@ export type RunFlags = {
   terminationLog: string;
   listen: Listen;
   tickIntervalMs: number;
+  /** The halt watch's token and CA; undefined: no halt watch (halts arrive only as SIGTERM). */
+  haltWatch?: string;
 };
 
 export type MigrateFlags = {
@@ -73,6 +76,7 @@ export function parseRunFlags(args: readonly string[]): RunFlags {
     [FLAG.databaseCredentials]: { type: "string" },
     [FLAG.terminationLog]: { type: "string" },
     [FLAG.listen]: { type: "string" },
+    [FLAG.haltWatch]: { type: "string" },
     "tick-interval-ms": { type: "string" },
   });
   const tickIntervalMs = Number(values["tick-interval-ms"] ?? 1000);
@@ -86,6 +90,7 @@ export function parseRunFlags(args: readonly string[]): RunFlags {
     terminationLog: values[FLAG.terminationLog] ?? BOT_CONTAINER_PATHS.terminationLog,
     listen: parseListen(values[FLAG.listen] ?? `0.0.0.0:${RUNTIME_STATUS_PORT}`),
     tickIntervalMs,
+    ...(values[FLAG.haltWatch] === undefined ? {} : { haltWatch: values[FLAG.haltWatch] }),
   };
 }
 

@@ -77,6 +77,17 @@ export function createMetrics() {
       help: "The bot's open orders.",
       registers: [registry],
     }),
+    haltWatchUnconfirmed: new Gauge({
+      name: "tradingbot_runtime_halt_watch_unconfirmed_seconds",
+      help: "Seconds since the bot's halt watch last confirmed its halt sources (its TradingBot and the KillSwitches) current: a list, an event or a bookmark of both.",
+      registers: [registry],
+    }),
+    haltWatchRestarts: new Counter({
+      name: "tradingbot_runtime_halt_watch_restarts_total",
+      help: "Restarts of the halt watch's list or watch, by collection (tradingbot, killswitches).",
+      labelNames: ["collection"] as const,
+      registers: [registry],
+    }),
     lastHeartbeat: new Gauge({
       name: "tradingbot_runtime_last_heartbeat_timestamp_seconds",
       help: "When the trading loop last completed a tick (Unix time).",

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { RUNTIME_STATES, RuntimeConfig, RuntimeReport } from "../../api/v1alpha1/runtime-config.ts";
+import type { OnEngageAction } from "../../api/v1alpha1/tradingbot.ts";
 import { applyFill, EMPTY_POSITION, fillEffect, type Position, totalPnl } from "../accounting/position.ts";
 import { ExchangeFailure, type ExchangePort, type MarketRules } from "../exchange/port.ts";
 import { Decimal } from "../money/decimal.ts";
@@ -81,6 +82,16 @@ class AuditOutbox {
       );
     }
   }
+}
+
+/** A halt the runtime stops for: what the audit row records, and what to do with the orders. */
+export interface StopForHalt {
+  source: string;
+  reason: string;
+  by: string | undefined;
+  /** `watch`: the runtime's own watch saw it first; `signal`: the pod's deletion reached it first. */
+  noticedBy: "watch" | "signal";
+  onEngage: OnEngageAction;
 }
 
 export class TradingEngine {
@@ -369,6 +380,7 @@ export class TradingEngine {
       metrics.orders.inc({ side: rounding.order.side, type: rounding.order.type, result: "refused" });
       return undefined;
     }
+    if (this.#stopRequested) return undefined; // a halt arrived while this tick was deciding
     this.#orderTimes.push(Date.now());
     await orders.place({ ...rounding.order, slot: intent.slot, reason: intent.reason, origin: "strategy" });
     if (rounding.order.type === "market") this.#tradesDue = true;
@@ -571,13 +583,22 @@ export class TradingEngine {
       log.info({ event: "pruned", removed }, "retention pruning");
   }
 
-  /** Applies onStop (spec.killSwitch.onEngage) and records the stop. Throws when orders could not be cancelled. */
-  async stop(): Promise<{ cancelled: number; flattened: boolean }> {
-    const { config, orders, log } = this.#deps;
+  /**
+   * Applies onStop (spec.killSwitch.onEngage, as the halt read it when a halt stopped the bot) and records
+   * the halt and the stop. Throws when orders could not be cancelled.
+   */
+  async stop(halt?: StopForHalt): Promise<{ cancelled: number; flattened: boolean }> {
+    const { orders, log } = this.#deps;
+    const onStop = halt?.onEngage ?? this.#deps.config.onStop;
     this.#state = "Stopping";
+    if (halt) {
+      this.#halted = true;
+      const { source, reason, by, noticedBy, onEngage } = halt;
+      this.outbox.add({ event: "halt", payload: { source, reason, by: by ?? null, noticedBy, onEngage } });
+    }
     let cancelled = 0;
     let flattened = false;
-    if (config.onStop !== "Freeze") {
+    if (onStop !== "Freeze") {
       const done = await orders.cancelAllOwn("stop");
       cancelled = done.length;
       await this.#recordOrOutbox(() => orders.recordCancellations(done, "stop"), {
@@ -586,10 +607,10 @@ export class TradingEngine {
       });
     }
     await this.#finalSync();
-    if (config.onStop === "Flatten") flattened = await this.#flatten();
-    this.outbox.add({ event: "stopped", payload: { onStop: config.onStop, cancelled, flattened } });
+    if (onStop === "Flatten") flattened = await this.#flatten();
+    this.outbox.add({ event: "stopped", payload: { onStop, cancelled, flattened } });
     await this.#recordOrOutbox(() => this.outbox.flush(this.#deps.store));
-    log.info({ event: "stopped", onStop: config.onStop, cancelled, flattened }, `stopped: ${config.onStop}`);
+    log.info({ event: "stopped", onStop, cancelled, flattened }, `stopped: ${onStop}`);
     return { cancelled, flattened };
   }
 

@@ -3,6 +3,7 @@ import {
   RUNTIME_CONFIG_SCHEMA_VERSION,
   RuntimeConfig,
   type TradingBotSpec,
+  unsupervisedHaltSeconds,
 } from "../../api/v1alpha1/index.ts";
 import type { ConfigMap } from "../kube/types.ts";
 import { configMapNameFor, shortHash } from "../names.ts";
@@ -19,6 +20,10 @@ export function renderRuntimeConfig(bot: BotIdentity, spec: TradingBotSpec): Run
     risk: spec.risk,
     onStop: spec.killSwitch.onEngage,
     acknowledgedHalt: spec.killSwitch.acknowledgeHalt || undefined,
+    haltIfUnsupervisedForSeconds:
+      spec.killSwitch.haltIfUnsupervisedFor === undefined
+        ? undefined
+        : unsupervisedHaltSeconds(spec.killSwitch.haltIfUnsupervisedFor),
     store: {
       retentionDays: spec.database.retentionDays,
       auditRetentionDays: spec.database.auditRetentionDays,

@@ -59,6 +59,37 @@ describe("buildBotPod", () => {
     });
   });
 
+  it("gives only the bot container the halt watch's token: bound to the pod, an hour at most, its own audience", () => {
+    const pod = podFor(sample.spec, { haltWatchAudience: "trading.botops.dev/halt-watch" });
+    const volume = (podSpec(pod).volumes as AnyRecord[]).find((v) => v.name === "halt-watch");
+    expect(volume?.projected).toEqual({
+      defaultMode: SECRET_FILE_MODE,
+      sources: [
+        {
+          serviceAccountToken: {
+            audience: "trading.botops.dev/halt-watch",
+            expirationSeconds: 3600,
+            path: "token",
+          },
+        },
+        { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+      ],
+    });
+    const mounts = (container: AnyRecord) =>
+      (container.volumeMounts as AnyRecord[]).filter((mount) => mount.name === "halt-watch");
+    expect(mounts(botContainer(pod))).toEqual([
+      { name: "halt-watch", mountPath: "/var/run/secrets/tradingbot/halt-watch", readOnly: true },
+    ]);
+    const withMigration = podFor({
+      ...sample.spec,
+      database: { ...sample.spec.database, migrationSecretRef: { name: "migration" } },
+    });
+    expect(mounts(podSpec(withMigration).initContainers[0])).toEqual([]);
+    // Without an audience of its own, the API server's (no audience field at all).
+    const plain = (podSpec().volumes as AnyRecord[]).find((v) => v.name === "halt-watch");
+    expect(plain?.projected.sources[0].serviceAccountToken).not.toHaveProperty("audience");
+  });
+
   it("mounts no API token, injects no service links, and never restarts on its own", () => {
     expect(podSpec().automountServiceAccountToken).toBe(false);
     expect(podSpec().enableServiceLinks).toBe(false);
@@ -101,6 +132,7 @@ describe("buildBotPod", () => {
       "--database-credentials=/var/run/secrets/tradingbot/database",
       "--termination-log=/dev/termination-log",
       "--listen=$(POD_IP):8080",
+      "--halt-watch=/var/run/secrets/tradingbot/halt-watch",
     ]);
     expect(botContainer().env).toContainEqual({
       name: "POD_IP",

@@ -1,5 +1,6 @@
 import {
   BOT_CONTAINER_PATHS,
+  HALT_WATCH_TOKEN,
   RUNTIME_CONFIG_KEY,
   RUNTIME_FLAGS,
   RUNTIME_STATUS_PORT,
@@ -45,6 +46,11 @@ export interface BotPodInput {
    * so whoever writes the bot does not choose how long that is.
    */
   maxGracePeriodSeconds?: number;
+  /**
+   * The audience of the halt watch's token; undefined: the API server's own. An audience of its own keeps
+   * the token from being accepted anywhere else, once the API server lists it in --api-audiences.
+   */
+  haltWatchAudience?: string | undefined;
 }
 
 const VOLUMES = {
@@ -53,7 +59,11 @@ const VOLUMES = {
   database: "database-credentials",
   migration: "migration-credentials",
   tmp: "tmp",
+  haltWatch: "halt-watch",
 } as const;
+
+/** Where the kubelet finds the cluster's CA in every namespace (published by kube-controller-manager). */
+const ROOT_CA_CONFIG_MAP = "kube-root-ca.crt";
 
 function containerSecurityContext() {
   return {
@@ -104,6 +114,7 @@ function botContainer(image: string, spec: TradingBotSpec) {
       `${RUNTIME_FLAGS.databaseCredentials}=${BOT_CONTAINER_PATHS.databaseCredentialsDir}`,
       `${RUNTIME_FLAGS.terminationLog}=${BOT_CONTAINER_PATHS.terminationLog}`,
       `${RUNTIME_FLAGS.listen}=$(POD_IP):${RUNTIME_STATUS_PORT}`,
+      `${RUNTIME_FLAGS.haltWatch}=${BOT_CONTAINER_PATHS.haltWatchDir}`,
     ],
     env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }, ...RUNTIME_PROCESS_ENV],
     ports: [{ name: "status", containerPort: RUNTIME_STATUS_PORT, protocol: "TCP" }],
@@ -129,7 +140,31 @@ function botContainer(image: string, spec: TradingBotSpec) {
       { name: VOLUMES.exchange, mountPath: BOT_CONTAINER_PATHS.exchangeCredentialsDir, readOnly: true },
       { name: VOLUMES.database, mountPath: BOT_CONTAINER_PATHS.databaseCredentialsDir, readOnly: true },
       { name: VOLUMES.tmp, mountPath: BOT_CONTAINER_PATHS.tmp },
+      { name: VOLUMES.haltWatch, mountPath: BOT_CONTAINER_PATHS.haltWatchDir, readOnly: true },
     ],
+  };
+}
+
+/**
+ * The halt watch's credentials: a token of the bot's ServiceAccount bound to this pod, valid an hour and
+ * renewed by the kubelet, and the cluster CA. Only the bot container mounts it.
+ */
+function haltWatchVolume(audience: string | undefined) {
+  return {
+    name: VOLUMES.haltWatch,
+    projected: {
+      defaultMode: SECRET_FILE_MODE,
+      sources: [
+        {
+          serviceAccountToken: withoutUndefined({
+            audience,
+            expirationSeconds: HALT_WATCH_TOKEN.expirationSeconds,
+            path: HALT_WATCH_TOKEN.path,
+          }),
+        },
+        { configMap: { name: ROOT_CA_CONFIG_MAP, items: [{ key: "ca.crt", path: "ca.crt" }] } },
+      ],
+    },
   };
 }
 
@@ -164,7 +199,8 @@ function secretVolume(name: string, secretName: string) {
 }
 
 /**
- * The bot's pod: Pod Security Standard `restricted`, no API token, no service links, credentials as
+ * The bot's pod: Pod Security Standard `restricted`, no automounted API token (only the halt watch's,
+ * bound to the pod and readable by the bot container alone), no service links, credentials as
  * read-only files, restartPolicy Never (the operator restarts it, so it can read termination messages
  * and keep one pod per bot). The pod-spec-hash annotation identifies the desired state it was built from.
  */
@@ -212,6 +248,7 @@ export function buildBotPod(input: BotPodInput): Pod {
       secretVolume(VOLUMES.database, spec.database.secretRef.name),
       ...(migration ? [secretVolume(VOLUMES.migration, migration.name)] : []),
       { name: VOLUMES.tmp, emptyDir: { medium: "Memory", sizeLimit: TMP_SIZE_LIMIT } },
+      haltWatchVolume(input.haltWatchAudience),
     ],
     nodeSelector: spec.pod.nodeSelector,
     tolerations: spec.pod.tolerations?.map((toleration) => withoutUndefined(toleration)),

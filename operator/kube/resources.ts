@@ -26,6 +26,27 @@ export const CORE_RESOURCES = {
     plural: "networkpolicies",
     namespaced: true,
   },
+  roles: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "Role",
+    plural: "roles",
+    namespaced: true,
+  },
+  roleBindings: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "RoleBinding",
+    plural: "rolebindings",
+    namespaced: true,
+  },
+  clusterRoleBindings: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "ClusterRoleBinding",
+    plural: "clusterrolebindings",
+    namespaced: false,
+  },
   leases: { group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true },
   events: { group: "events.k8s.io", version: "v1", kind: "Event", plural: "events", namespaced: true },
 } as const satisfies Record<string, ResourceType>;

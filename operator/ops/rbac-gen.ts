@@ -1,8 +1,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dump } from "js-yaml";
+import { HALT_WATCH_CLUSTER_RULES } from "../desired-state/bot-halt-watch-access.ts";
 import {
   BOT_NAMESPACE_RULES,
   CLUSTER_RULES,
+  HALT_WATCH_CLUSTER_ROLE,
   LEADER_ELECTION_RULES,
   OPERATOR_NAME,
   OPERATOR_NAMESPACE,
@@ -81,6 +83,17 @@ export function renderRbac(): Record<string, string> {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: OPERATOR_NAME },
       subjects: [subject],
     })}`,
+    "halt_watch_role.yaml": `${HEADER}# Bound by the operator to each bot's ServiceAccount: the bot's halt watch lists KillSwitches with it.\n${withRules(
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: HALT_WATCH_CLUSTER_ROLE, labels: LABELS },
+      },
+      HALT_WATCH_CLUSTER_RULES.map((rule) => ({
+        ...rule,
+        why: "A bot's halt watch lists and watches KillSwitches: an engaged one that selects it halts it.",
+      })),
+    )}`,
     "leader_election_role.yaml": `${HEADER}${withRules(
       {
         apiVersion: "rbac.authorization.k8s.io/v1",
@@ -107,6 +120,7 @@ export function renderRbac(): Record<string, string> {
         "service_account.yaml",
         "role.yaml",
         "role_binding.yaml",
+        "halt_watch_role.yaml",
         "leader_election_role.yaml",
         "leader_election_role_binding.yaml",
       ],

@@ -30,10 +30,17 @@ describe("the operator's RBAC rules", () => {
     }
   });
 
-  it("never let the operator write Secrets, nor touch RBAC", () => {
+  it("never let the operator write Secrets, nor touch RBAC beyond creating the halt watch's bindings", () => {
     const secretRules = all.filter((rule) => rule.resources.includes("secrets"));
     expect(secretRules.flatMap((rule) => rule.verbs).sort()).toEqual(["get", "list", "watch"]);
-    expect(all.some((rule) => rule.apiGroups.includes("rbac.authorization.k8s.io"))).toBe(false);
+    const rbac = all.filter((rule) => rule.apiGroups.includes("rbac.authorization.k8s.io"));
+    expect(rbac.map(({ resources, verbs }) => ({ resources, verbs }))).toEqual([
+      { resources: ["roles", "rolebindings"], verbs: ["create", "get"] },
+      { resources: ["clusterrolebindings"], verbs: ["create", "get", "delete"] },
+    ]);
+    // No update, patch, escalate or bind: what exists is never rewritten, and no other role is bound.
+    expect(rbac.flatMap((rule) => rule.verbs)).not.toContain("escalate");
+    expect(all.some((rule) => rule.resources.includes("clusterroles"))).toBe(false);
   });
 
   it("let the operator update only its own leader Lease", () => {

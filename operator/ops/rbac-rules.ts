@@ -17,16 +17,19 @@ export interface PolicyRule {
 export const OPERATOR_NAMESPACE = "tradingbot-system";
 export const OPERATOR_NAME = "tradingbot-operator";
 export const LEADER_LEASE_NAME = "tradingbot-operator-leader";
+/** The ClusterRole bots' halt watches list KillSwitches through (the chart names it after the release). */
+export const HALT_WATCH_CLUSTER_ROLE = "tradingbot-operator-halt-watch";
 
 /** Rules for the namespaces whose bots the operator runs (cluster-wide: a ClusterRole). */
 export const BOT_NAMESPACE_RULES: PolicyRule[] = [
   {
     apiGroups: [GROUP],
     resources: [TRADING_BOT.plural],
-    verbs: ["list", "watch", "patch"],
+    verbs: ["list", "watch", "patch", "get"],
     why:
-      "Watch TradingBots into the cache (list+watch; the operator never GETs one) and add/remove its finalizer " +
-      "trading.botops.dev/stop-bot (merge patch with a resourceVersion precondition).",
+      "Watch TradingBots into the cache (list+watch) and add/remove its finalizer trading.botops.dev/stop-bot " +
+      "(merge patch with a resourceVersion precondition). get: never requested; RBAC lets the operator create " +
+      "a bot's halt-watch Role (get, list and watch on that one TradingBot) only if it holds those verbs itself.",
   },
   {
     apiGroups: [GROUP],
@@ -79,6 +82,15 @@ export const BOT_NAMESPACE_RULES: PolicyRule[] = [
       "once per new version, to check the required keys and read the database port.",
   },
   {
+    apiGroups: ["rbac.authorization.k8s.io"],
+    resources: ["roles", "rolebindings"],
+    verbs: ["create", "get"],
+    why:
+      "The bot's halt watch: a Role with get, list and watch on its own TradingBot, bound to the bot's " +
+      "ServiceAccount, created before its pod (owned by the bot, so garbage collection removes them). get: " +
+      "when a create finds one of that name, to leave it alone unless the bot controls it. Never updated.",
+  },
+  {
     apiGroups: ["events.k8s.io"],
     resources: ["events"],
     verbs: ["create"],
@@ -99,6 +111,15 @@ export const CLUSTER_RULES: PolicyRule[] = [
     resources: [`${KILL_SWITCH.plural}/status`],
     verbs: ["patch"],
     why: "Report how many bots a KillSwitch selects and how many of them are halted.",
+  },
+  {
+    apiGroups: ["rbac.authorization.k8s.io"],
+    resources: ["clusterrolebindings"],
+    verbs: ["create", "get", "delete"],
+    why:
+      "The bot's halt watch lists KillSwitches (cluster-scoped) through a ClusterRoleBinding of the bot's " +
+      "ServiceAccount to the halt-watch ClusterRole; no owner reference can tie it to the bot, so the operator " +
+      "deletes it before it lets a deleted bot go. get: to check a binding of that name is the bot's.",
   },
   {
     apiGroups: [GROUP],

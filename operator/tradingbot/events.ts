@@ -34,6 +34,18 @@ export function transitionEvents(
       note: `Halted by ${primary.source}${primary.by === undefined ? "" : ` (engaged by ${primary.by})`}: ${primary.reason}.${wasHalted ? "" : " Stopping the bot pod, then closing its egress."}`,
     });
   }
+  const stoppedBy = after.halt?.stoppedBy;
+  if (halt.halted && primary && stoppedBy !== undefined && before?.halt?.stoppedBy !== stoppedBy) {
+    events.push({
+      type: "Normal",
+      reason: "TradingStopped",
+      action: "Halt",
+      note:
+        stoppedBy === "Runtime"
+          ? `The bot's runtime saw the halt (${primary.source}) on its own watch and stopped trading before its pod was deleted.`
+          : `The bot's runtime stopped trading when its pod was deleted (${primary.source}), before its own watch saw the halt.`,
+    });
+  }
   if (halt.acknowledged) {
     events.push({
       type: "Normal",

@@ -48,6 +48,35 @@ const latched: HaltStatus = {
   requiresAck: true,
 };
 
+function haltedExit(noticedBy: "watch" | "signal"): BotTermination {
+  const message = { reason: "Halted", source: "Spec", noticedBy, at: "2026-03-01T11:59:59Z" };
+  return { podUid: "0a1b2c3d-uid", exitCode: 0, message: JSON.stringify(message) };
+}
+
+describe("which path stopped trading first", () => {
+  const engaged = { ...idle, engaged: true };
+
+  it("is the runtime when its own watch saw the halt, the operator when the deletion came first", () => {
+    expect(decideHalt(input({ killSwitch: engaged, termination: haltedExit("watch") })).halt.stoppedBy).toBe(
+      "Runtime",
+    );
+    expect(decideHalt(input({ killSwitch: engaged, termination: haltedExit("signal") })).halt.stoppedBy).toBe(
+      "Operator",
+    );
+  });
+
+  it("is unknown until the runtime has ended, and kept once its pod is gone", () => {
+    expect(decideHalt(input({ killSwitch: engaged })).halt.stoppedBy).toBeUndefined();
+    const current: HaltStatus = { engaged: true, source: "Spec", since: EARLIER, stoppedBy: "Runtime" };
+    expect(decideHalt(input({ killSwitch: engaged, current })).halt.stoppedBy).toBe("Runtime");
+  });
+
+  it("ignores an exit that is not a halt's", () => {
+    const crashed = { podUid: "0a1b2c3d-uid", exitCode: 0, message: "bye" };
+    expect(decideHalt(input({ killSwitch: engaged, termination: crashed })).halt.stoppedBy).toBeUndefined();
+  });
+});
+
 describe("decideHalt", () => {
   it("does not halt a bot nothing holds", () => {
     const decision = decideHalt(input());

@@ -5,6 +5,7 @@ import {
   killSwitchSelects,
   RiskHaltMessage,
   RUNTIME_EXIT_CODES,
+  RuntimeHaltedMessage,
   type SelectableBot,
 } from "../../api/v1alpha1/index.ts";
 
@@ -91,6 +92,22 @@ export function riskLatchFrom(termination: BotTermination | undefined): RiskLatc
   };
 }
 
+/**
+ * Which path stopped trading first, from a runtime that ended on a halt: its own watch (Runtime), or
+ * the SIGTERM of the pod's deletion (Operator). Undefined for any other ending.
+ */
+export function stoppedByOf(termination: BotTermination | undefined): HaltStatus["stoppedBy"] {
+  if (!termination || termination.exitCode !== RUNTIME_EXIT_CODES.stopped) return undefined;
+  let parsed: ReturnType<typeof RuntimeHaltedMessage.safeParse> | undefined;
+  try {
+    parsed = RuntimeHaltedMessage.safeParse(JSON.parse(termination.message ?? ""));
+  } catch {
+    return undefined;
+  }
+  if (!parsed.success) return undefined;
+  return parsed.data.noticedBy === "watch" ? "Runtime" : "Operator";
+}
+
 function latchedFrom(current: HaltStatus | undefined): (RiskLatch & { since?: string }) | undefined {
   if (!current?.engaged || current.source !== "Risk" || !current.requiresAck || !current.id) return undefined;
   return { id: current.id, reason: current.reason ?? "risk halt", since: current.since };
@@ -173,6 +190,9 @@ export function decideHalt(input: HaltInput): HaltDecision {
     halt.id = latch.id;
     halt.requiresAck = true;
   }
+  // Known once the runtime has ended; kept after its pod is gone.
+  const stoppedBy = stoppedByOf(input.termination) ?? (current?.engaged ? current.stoppedBy : undefined);
+  if (stoppedBy !== undefined && primary.source !== "Risk") halt.stoppedBy = stoppedBy;
   if (messages.length > 0) halt.message = clip(messages.join(" "), MAX_MESSAGE);
   return {
     halted: true,

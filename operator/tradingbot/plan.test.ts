@@ -356,13 +356,14 @@ describe("the plan of a bot that may run", () => {
     expect(planBot(observe({ pod: undefined }))).toEqual({ needs: "credentials" });
   });
 
-  it("adds the finalizer, then the ServiceAccount, ConfigMap and NetworkPolicy, then creates the pod", () => {
+  it("adds the finalizer, then the ServiceAccount, ConfigMap, NetworkPolicy and halt-watch access, then creates the pod", () => {
     const result = plan(observe({ bot: botObject({ finalizer: false }), pod: undefined, credentials }));
     expect(kinds(result.writes)).toEqual([
       "addFinalizer",
       "apply:serviceAccounts",
       "apply:configMaps",
       "apply:networkPolicies",
+      "grantHaltWatch",
       "createPod",
     ]);
     expect(result.urgent).toBe(false);
@@ -479,7 +480,13 @@ describe("the plan of a deleted bot", () => {
       metadata: { ...runningPod(30).metadata, deletionTimestamp: new Date(NOW - 31_000).toISOString() },
     };
     const result = plan(observe({ bot, pod: terminating }));
-    expect(kinds(result.writes)).toEqual(["writeStatus", "deletePod", "removeFinalizer", "forgetRestarts"]);
+    expect(kinds(result.writes)).toEqual([
+      "writeStatus",
+      "deletePod",
+      "revokeHaltWatch",
+      "removeFinalizer",
+      "forgetRestarts",
+    ]);
     expect(result.writes[1]).toMatchObject({ gracePeriodSeconds: 0, cause: "forcedDeletion" });
   });
 });

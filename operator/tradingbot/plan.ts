@@ -41,7 +41,9 @@ import {
 //   a new risk latch: the latch in status first; the pod of a runtime that exited on a risk limit is
 //     never deleted before the latch is on record;
 //   a halt needs nothing else before its DELETE: no Secret lookup, no finalizer, no desired objects;
-//   running: the finalizer, then the ServiceAccount, ConfigMap and NetworkPolicy, then the pod, then status.
+//   running: the finalizer, then the ServiceAccount, ConfigMap and NetworkPolicy, then the halt watch's
+//     access, then the pod, then status;
+//   deletion: the pod stopped, the halt watch's ClusterRoleBinding removed, then the finalizer.
 
 /** What the reconcile builds from the spec, memoized by the reconciler; only called when needed. */
 export interface DesiredObjects {
@@ -70,9 +72,12 @@ export const OWNED_KINDS = {
   networkPolicies: "NetworkPolicy",
 } as const;
 
+/** What the bot's halt watch is granted through (created with its first pod, never watched). */
+export const HALT_WATCH_ACCESS_KINDS = ["Role", "RoleBinding", "ClusterRoleBinding"] as const;
+
 /** An object with one of the bot's derived names that the bot does not control: never written. */
 export interface NameConflict {
-  kind: (typeof OWNED_KINDS)[keyof typeof OWNED_KINDS];
+  kind: (typeof OWNED_KINDS)[keyof typeof OWNED_KINDS] | (typeof HALT_WATCH_ACCESS_KINDS)[number];
   namespace: string;
   name: string;
 }
@@ -117,6 +122,10 @@ export type BotWrite =
   | { kind: "apply"; resource: OwnedKind; object: KubeObject }
   | { kind: "createPod"; pod: Pod }
   | { kind: "writeStatus"; status: TradingBotStatus; ignoreGone?: boolean }
+  /** Before a pod is created: the Role, RoleBinding and ClusterRoleBinding its halt watch reads with. */
+  | { kind: "grantHaltWatch" }
+  /** On deletion: the ClusterRoleBinding, which garbage collection cannot remove with the bot. */
+  | { kind: "revokeHaltWatch" }
   | { kind: "addFinalizer" }
   | { kind: "removeFinalizer" }
   | { kind: "recordEvents"; events: BotEvent[]; haltSource: string | undefined }
@@ -297,8 +306,10 @@ function planHalt(o: BotObservation, halt: HaltDecision): BotPlan {
 
   // The record of a halt whose cause is already on record follows in the normal lane, at once: a fleet
   // halt's DELETEs then all go before any of its status writes, which cost the API server several times
-  // as much.
-  if (deleting && !halt.newRiskLatch) return { writes, requeueAfterMs: 0, urgent: false };
+  // as much. A runtime that has already ended (its own watch stopped it) needs no such haste, and its
+  // termination message, which says which path stopped it, goes with its pod: status follows at once.
+  const endedBefore = pod !== undefined && runtimeEnded(pod);
+  if (deleting && !halt.newRiskLatch && !endedBefore) return { writes, requeueAfterMs: 0, urgent: false };
 
   const status = computeBotStatus(statusInput(o, halt, podPlan, podAfter));
   writes.push(...statusWrite(statusSoFar, status));
@@ -370,7 +381,7 @@ function planRun(o: BotObservation, halt: HaltDecision): BotPlan {
   // The starting half: after the ServiceAccount, ConfigMap and NetworkPolicy exist.
   if (podPlan.action === "create" && spec.ok && versions) {
     const created = desired.pod(spec.spec, versions);
-    writes.push({ kind: "createPod", pod: created });
+    writes.push({ kind: "grantHaltWatch" }, { kind: "createPod", pod: created });
     podAfter = {
       ...created,
       metadata: { ...created.metadata, creationTimestamp: new Date(o.now).toISOString() },
@@ -454,6 +465,6 @@ function planDeletion(o: BotObservation): BotPlan {
       ],
     });
   }
-  writes.push({ kind: "removeFinalizer" }, { kind: "forgetRestarts" });
+  writes.push({ kind: "revokeHaltWatch" }, { kind: "removeFinalizer" }, { kind: "forgetRestarts" });
   return { writes, urgent: true };
 }

@@ -42,6 +42,7 @@ import {
   type TradingPolicyObject,
 } from "../resources.ts";
 import { type CredentialsCheck, checkCredentials, type SecretLookup } from "./credentials.ts";
+import { grantHaltWatch, type HaltWatchAccess, revokeHaltWatch } from "./halt-watch-access.ts";
 import {
   type BotObservation,
   type BotWrite,
@@ -81,7 +82,13 @@ export interface BotReconcilerDeps {
   runtime: { observation(botKey: string): RuntimeObservation | undefined };
   events: Pick<EventRecorder, "record">;
   metrics: Metrics;
-  settings: PlanSettings & { botImage: string; network: NetworkSettings };
+  settings: PlanSettings & {
+    botImage: string;
+    network: NetworkSettings;
+    /** The audience of the halt watch's token; undefined: the API server's own. */
+    haltWatchAudience: string | undefined;
+  };
+  haltWatchAccess: HaltWatchAccess;
   logger: Logger;
   now: () => number;
   restartHistory: Map<string, RestartHistory>;
@@ -270,6 +277,7 @@ function desiredObjects(deps: BotReconcilerDeps, key: string, bot: TradingBotObj
       configHash: config(spec).hash,
       secretVersions: versions,
       maxGracePeriodSeconds: deps.settings.maxGracePeriodSeconds,
+      haltWatchAudience: deps.settings.haltWatchAudience,
     });
   return {
     serviceAccount() {
@@ -364,6 +372,12 @@ async function performOne(
           "force-deleted a bot pod that outlived its grace period",
         );
       }
+      return bot;
+    case "grantHaltWatch":
+      await grantHaltWatch(api, deps.haltWatchAccess, identityOf(bot));
+      return bot;
+    case "revokeHaltWatch":
+      await revokeHaltWatch(api, identityOf(bot));
       return bot;
     case "createPod":
       await createBotPod(deps, bot, write.pod);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { RECOMMENDED_HALT_WATCH_AUDIENCE } from "../../api/v1alpha1/runtime-config.ts";
 import { freePorts } from "../support/free-port.ts";
 import {
   createCertificateAuthority,
@@ -216,6 +217,8 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       "--audit-log-format=json",
       "--audit-log-maxsize=0",
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      // The issuer (the default audience) and the audience of the bots' halt-watch tokens.
+      `--api-audiences=https://kubernetes.default.svc.cluster.local,${RECOMMENDED_HALT_WATCH_AUDIENCE}`,
       `--service-account-key-file=${pki.serviceAccount.publicKeyPath}`,
       `--service-account-signing-key-file=${pki.serviceAccount.privateKeyPath}`,
       `--service-cluster-ip-range=${serviceClusterIPRange}`,

@@ -8,6 +8,7 @@
 // stay the documentation of what users apply.
 //
 // Nothing here imports vitest: the demo and the benchmarks run it as plain Node programs.
+
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { appendFile } from "node:fs/promises";
@@ -15,6 +16,7 @@ import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { load } from "js-yaml";
 import type pg from "pg";
+import { RECOMMENDED_HALT_WATCH_AUDIENCE } from "../../api/v1alpha1/runtime-config.ts";
 import { botTag } from "../../bot-runtime/orders/client-order-id.ts";
 import {
   defaultSymbolConfigs,
@@ -72,6 +74,7 @@ const OPERATOR_ARGS = [
   "--runtime-poll-interval=1s",
   "--runtime-mirror-interval=5s",
   "--deletion-margin=5s",
+  `--halt-watch-audience=${RECOMMENDED_HALT_WATCH_AUDIENCE}`,
 ];
 
 export interface SimAccount {

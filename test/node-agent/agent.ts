@@ -87,6 +87,20 @@ function lockStateDir(stateDir: string): () => void {
 const podKey = (pod: { namespace: string; name: string }) => `${pod.namespace}/${pod.name}`;
 
 /**
+ * What a kubelet gives every container whatever enableServiceLinks says: the API server's address. Pods
+ * here are processes on the control plane's machine, so that is the API server's loopback address.
+ */
+function apiServerEnv(kc: KubeConfig): Record<string, string> {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) return {};
+  const url = new URL(server);
+  return {
+    KUBERNETES_SERVICE_HOST: url.hostname.replace(/^\[|\]$/g, ""),
+    KUBERNETES_SERVICE_PORT: url.port || "443",
+  };
+}
+
+/**
  * Starts a local node agent: registers the Node, kills what a previous run left behind, takes over the
  * pods bound to the Node (finishing deletions, restarting the rest) and runs every pod bound to it from
  * then on. Resolves once the Node is registered and the existing pods are taken over.
@@ -137,7 +151,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       addresses,
       imageCommands: options.imageCommands ?? defaultImageCommands(),
       hostIP: HOST_IP,
-      baseEnv: { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", ...options.extraEnv },
+      baseEnv: {
+        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+        ...apiServerEnv(kc),
+        ...options.extraEnv,
+      },
       log,
     };
 

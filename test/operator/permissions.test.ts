@@ -25,6 +25,9 @@ const NOT_A_REQUEST: Record<string, string> = {
   "tradingbots/finalizers:update":
     "checked by the OwnerReferencesPermissionEnforcement admission plugin when an owned object sets " +
     "blockOwnerDeletion; the operator never sends it",
+  "tradingbots:get":
+    "checked by RBAC's escalation rule when the operator creates a bot's halt-watch Role (get, list and " +
+    "watch on that one TradingBot): it may grant only what it holds; the operator reads bots from its cache",
 };
 
 const tag = randomBytes(3).toString("hex");
