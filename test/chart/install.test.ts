@@ -143,6 +143,7 @@ describe("helm install, upgrade and uninstall on a live cluster", () => {
         "ClusterRole",
         "ClusterRole",
         "ClusterRole",
+        "ClusterRole",
         "ClusterRoleBinding",
         "Deployment",
         "Lease",

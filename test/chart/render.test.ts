@@ -208,8 +208,10 @@ describe("the Helm chart", () => {
   it("installs the access objects make install applies, named after the release and labelled as its own", async () => {
     const { manifests } = await renderChart({ release: "tbo" });
     const accessKinds = new Set(accessObjects("x").map((object) => object.kind));
+    // The operator's own ClusterRole and the one it binds for halt watches are RBAC, not access objects.
+    const operatorRoles = ["tbo-tradingbot-operator", "tbo-tradingbot-operator-halt-watch"];
     const rendered = manifests.filter(
-      (m) => accessKinds.has(m.kind) && m.metadata.name !== "tbo-tradingbot-operator",
+      (m) => accessKinds.has(m.kind) && !operatorRoles.includes(m.metadata.name),
     );
     const withoutLabels = ({ metadata: { labels: _labels, ...metadata }, ...object }: KubeManifest) => ({
       ...object,
