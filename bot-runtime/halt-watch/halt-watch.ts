@@ -24,6 +24,7 @@ export interface HaltWatchOptions {
   /** How often supervision is checked. Default 1 s. */
   checkEveryMs?: number;
   idleTimeoutMs?: number;
+  watchTimeoutSeconds?: number;
 }
 
 export interface HaltWatch {
@@ -69,6 +70,12 @@ export function startHaltWatch(options: HaltWatchOptions): HaltWatch {
     );
   };
 
+  const timing = {
+    ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+    ...(options.watchTimeoutSeconds === undefined
+      ? {}
+      : { watchTimeoutSeconds: options.watchTimeoutSeconds }),
+  };
   const botWatch = watchCollection<WatchedObject>({
     endpoint,
     path: `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(bot.namespace)}/${TRADING_BOT.plural}`,
@@ -84,7 +91,7 @@ export function startHaltWatch(options: HaltWatchOptions): HaltWatch {
       evaluate();
     },
     onProblem: problem("tradingbot"),
-    ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+    ...timing,
     now,
   });
   const killSwitchWatch = watchCollection<WatchedObject>({
@@ -101,7 +108,7 @@ export function startHaltWatch(options: HaltWatchOptions): HaltWatch {
       evaluate();
     },
     onProblem: problem("killswitches"),
-    ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+    ...timing,
     now,
   });
 

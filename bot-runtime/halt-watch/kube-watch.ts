@@ -54,9 +54,15 @@ export interface WatchCollectionOptions<T> {
   onEvent: (type: WatchEventType, object: T) => void;
   /** Why the watch is being restarted, for logs and metrics; the watch carries on by itself. */
   onProblem: (message: string, error?: unknown) => void;
-  /** No byte (bookmarks included) for this long: the connection is dead, reconnect. Default 45 s. */
+  /**
+   * No byte for this long: the connection is dead, reconnect. Default 60 s: longer than a watch lasts, so
+   * only a dead connection meets it.
+   */
   idleTimeoutMs?: number;
-  /** Asked of the server per watch, then ±10% so that many bots do not reconnect together. Default 240. */
+  /**
+   * Asked of the server per watch, then ±10% so that many bots do not reconnect together. Default 40 s. The
+   * watch of a kind nobody changes gets no bookmark, so its normal end is what confirms it is current.
+   */
   watchTimeoutSeconds?: number;
   /** Backoff after consecutive failures: doubles from the first to the max, with jitter. 200 ms to 10 s. */
   initialBackoffMs?: number;
@@ -124,8 +130,8 @@ export function watchCollection<T extends { metadata: { name: string; resourceVe
   options: WatchCollectionOptions<T>,
 ): CollectionWatch {
   const { endpoint, path, fieldSelector, onList, onEvent } = options;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
-  const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 240;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 40;
   const initialBackoffMs = options.initialBackoffMs ?? 200;
   const maxBackoffMs = options.maxBackoffMs ?? 10_000;
   const now = options.now ?? Date.now;
