@@ -150,6 +150,8 @@ function configPrometheusFiles(): GeneratedFile[] {
 
 /** Replaced by the release's full name when the chart renders files/access.yaml. */
 export const ACCESS_NAME_PLACEHOLDER = "RELEASE-FULLNAME";
+/** Replaced by the operator's ServiceAccount, as a user name, when the chart renders files/access.yaml. */
+export const OPERATOR_USER_PLACEHOLDER = "OPERATOR-USER";
 
 /**
  * The cluster-level access objects: for the chart with a placeholder for the release's full name, and for
@@ -161,8 +163,9 @@ function accessFiles(): GeneratedFile[] {
       path: `${CHART_DIR}/files/access.yaml`,
       content:
         header("api/access/policies.ts") +
-        `# templates/access.yaml renders this list with ${ACCESS_NAME_PLACEHOLDER} replaced by the release's full name.\n` +
-        yaml(accessObjects(ACCESS_NAME_PLACEHOLDER)),
+        `# templates/access.yaml renders this list with ${ACCESS_NAME_PLACEHOLDER} replaced by the release's full name\n` +
+        `# and ${OPERATOR_USER_PLACEHOLDER} by the operator's ServiceAccount.\n` +
+        yaml(accessObjects(ACCESS_NAME_PLACEHOLDER, OPERATOR_USER_PLACEHOLDER)),
     },
     {
       path: "config/access/access.yaml",
@@ -170,7 +173,7 @@ function accessFiles(): GeneratedFile[] {
         header("api/access/policies.ts") +
         "# Roles for people (viewer, halter, editor) and the admission policies behind them: `make install`\n" +
         "# applies these, the Helm chart installs the same objects.\n" +
-        accessObjects(OPERATOR_NAME)
+        accessObjects(OPERATOR_NAME, `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_NAME}`)
           .map((object) => {
             const labels = { ...CONFIG_LABELS, ...object.metadata.labels };
             return yaml({ ...object, metadata: { ...object.metadata, labels } });

@@ -200,10 +200,79 @@ function roles(prefix: string): AccessObject[] {
   ];
 }
 
-/** Every cluster-level access object, named `<prefix>-…` (the chart's full name, or the operator's name). */
-export function accessObjects(prefix: string): AccessObject[] {
+/**
+ * What the operator may grant. RBAC lets whoever may create a Role or a binding grant any permission they
+ * hold; the operator needs to create only each bot's halt-watch objects, so its writes of RBAC are held to
+ * exactly their shape: a Role with get, list and watch on one TradingBot, a RoleBinding of such a Role to one
+ * ServiceAccount of its namespace, and a ClusterRoleBinding of the halt-watch ClusterRole to one
+ * ServiceAccount. It cannot bind its own role, or any other, to anyone.
+ */
+export function operatorGrantsPolicy(prefix: string, operatorUser: string): AccessObject[] {
+  const name = `${prefix}-operator-grants`;
+  const rule = "object.rules[0]";
+  const oneServiceAccount = "size(object.subjects) == 1 && object.subjects[0].kind == 'ServiceAccount'";
+  const validation = (resource: string, holds: string, message: string) => ({
+    expression: `request.resource.resource != '${resource}' || (${holds})`,
+    message: `${message} (the operator creates nothing else in RBAC)`,
+    reason: "Forbidden",
+  });
+  return [
+    {
+      apiVersion: ADMISSION,
+      kind: "ValidatingAdmissionPolicy",
+      metadata: { name },
+      spec: {
+        failurePolicy: "Fail",
+        matchConstraints: {
+          resourceRules: [
+            {
+              apiGroups: ["rbac.authorization.k8s.io"],
+              apiVersions: ["*"],
+              operations: ["CREATE", "UPDATE"],
+              resources: ["roles", "rolebindings", "clusterrolebindings"],
+            },
+          ],
+        },
+        matchConditions: [
+          { name: "by-the-operator", expression: `request.userInfo.username == '${operatorUser}'` },
+        ],
+        validations: [
+          validation(
+            "roles",
+            `object.metadata.name.endsWith('-halt-watch') && size(object.rules) == 1 && ` +
+              `${rule}.apiGroups == ['${GROUP}'] && ${rule}.resources == ['${TRADING_BOT.plural}'] && ` +
+              `${rule}.verbs == ['get', 'list', 'watch'] && has(${rule}.resourceNames) && ` +
+              `size(${rule}.resourceNames) == 1`,
+            "rules: a Role the operator creates may only let a bot's halt watch get, list and watch that one TradingBot",
+          ),
+          validation(
+            "rolebindings",
+            `object.metadata.name.endsWith('-halt-watch') && object.roleRef.kind == 'Role' && ` +
+              `object.roleRef.name == object.metadata.name && ${oneServiceAccount} && ` +
+              "object.subjects[0].namespace == object.metadata.namespace",
+            "roleRef: a RoleBinding the operator creates may only bind the bot's own halt-watch Role to one ServiceAccount of its namespace",
+          ),
+          validation(
+            "clusterrolebindings",
+            `object.metadata.name.startsWith('trading.botops.dev:halt-watch:') && ` +
+              `object.roleRef.kind == 'ClusterRole' && object.roleRef.name == '${prefix}-halt-watch' && ${oneServiceAccount}`,
+            `roleRef: a ClusterRoleBinding the operator creates may only bind ${prefix}-halt-watch to one ServiceAccount`,
+          ),
+        ],
+      },
+    },
+    binding(name, "ValidatingAdmissionPolicyBinding", { validationActions: ["Deny"] }),
+  ];
+}
+
+/**
+ * Every cluster-level access object, named `<prefix>-…` (the chart's full name, or the operator's name);
+ * `operatorUser` is the operator's ServiceAccount as a user name.
+ */
+export function accessObjects(prefix: string, operatorUser: string): AccessObject[] {
   return [
     ...roles(prefix),
+    ...operatorGrantsPolicy(prefix, operatorUser),
     ...haltScopePolicy(prefix, TRADING_BOT),
     ...haltScopePolicy(prefix, KILL_SWITCH),
     ...stampPolicy(prefix),

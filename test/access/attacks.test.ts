@@ -19,7 +19,8 @@ import { waitFor } from "../support/wait-for.ts";
 const tag = randomBytes(3).toString("hex");
 const prefix = `attack-${tag}`;
 const attacker = `mallory-${tag}`;
-const policies = accessObjects(prefix);
+// The operator-grants policy names a user no operator of this suite is: inert here.
+const policies = accessObjects(prefix, `system:serviceaccount:${prefix}:none`);
 const policyName = `${prefix}-policy`;
 
 let suite: OperatorSuite;

@@ -207,7 +207,7 @@ describe("the Helm chart", () => {
 
   it("installs the access objects make install applies, named after the release and labelled as its own", async () => {
     const { manifests } = await renderChart({ release: "tbo" });
-    const accessKinds = new Set(accessObjects("x").map((object) => object.kind));
+    const accessKinds = new Set(accessObjects("x", "x").map((object) => object.kind));
     // The operator's own ClusterRole and the one it binds for halt watches are RBAC, not access objects.
     const operatorRoles = ["tbo-tradingbot-operator", "tbo-tradingbot-operator-halt-watch"];
     const rendered = manifests.filter(
@@ -220,7 +220,11 @@ describe("the Helm chart", () => {
     // Helm orders what it renders by kind.
     const byKindAndName = (a: KubeManifest, b: KubeManifest) =>
       `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`);
-    const expected = (accessObjects("tbo-tradingbot-operator") as KubeManifest[]).sort(byKindAndName);
+    // The release namespace renderChart installs into.
+    const operatorUser = "system:serviceaccount:tradingbot-system:tbo-tradingbot-operator";
+    const expected = (accessObjects("tbo-tradingbot-operator", operatorUser) as KubeManifest[]).sort(
+      byKindAndName,
+    );
     rendered.sort(byKindAndName);
     expect(rendered.map(withoutLabels)).toEqual(expected.map(withoutLabels));
     rendered.forEach((object, index) => {

@@ -66,6 +66,19 @@ const foreignObjects = {
       ],
     },
   }),
+  Role: (name: string) => ({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: { name, namespace: ns },
+    rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"] }],
+  }),
+  RoleBinding: (name: string) => ({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name, namespace: ns },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+    subjects: [{ kind: "User", name: "payroll-auditor", apiGroup: "rbac.authorization.k8s.io" }],
+  }),
 } as const;
 
 const cases = [
@@ -73,6 +86,9 @@ const cases = [
   { kind: "ServiceAccount", bot: "payroll-sa", object: "payroll-sa-runtime" },
   { kind: "NetworkPolicy", bot: "payroll-np", object: "payroll-np-network" },
   { kind: "Pod", bot: "payroll-pod", object: "payroll-pod-runtime" },
+  // The halt watch's access: the operator must neither take over a Role nor bind one it did not write.
+  { kind: "Role", bot: "payroll-role", object: "payroll-role-halt-watch" },
+  { kind: "RoleBinding", bot: "payroll-rb", object: "payroll-rb-halt-watch" },
 ] as const;
 
 describe("a TradingBot named after objects it does not control", () => {
@@ -106,6 +122,13 @@ describe("a TradingBot named after objects it does not control", () => {
       );
       expect(await snapshot(kind, object)).toBe(before);
       if (kind !== "Pod") expect(await view.pod(ns, `${bot}-runtime`)).toBeUndefined();
+      if (kind === "Role") {
+        // Nor is the bot's ServiceAccount bound to the foreign Role.
+        const bindings = (await kubectl(["get", "rolebindings", "-n", ns, "-o", "json"])).stdout;
+        expect(
+          JSON.parse(bindings).items.map((b: { roleRef: { name: string } }) => b.roleRef.name),
+        ).not.toContain(object);
+      }
 
       await kubectl(["delete", "tb", bot, "-n", ns, "--timeout=60s"]);
       expect(await snapshot(kind, object)).toBe(before);

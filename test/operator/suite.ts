@@ -27,18 +27,27 @@ export interface OperatorSuite {
   namespace: string;
   planted: PlantedValues;
   operator: OperatorProcess;
+  /** The user the operator authenticates as (its ServiceAccount). */
+  operatorUser: string;
   /** Deletes the bots (the operator still running, for their finalizers), then stops the operator. */
   stop(): Promise<void>;
 }
 
+/** Installs the operator's identity for the namespaces it runs bots in; returns a kubeconfig of it. */
+export type IdentityInstaller = (
+  access: ClusterAccess,
+  operatorNamespace: string,
+  botNamespaces: string[],
+) => Promise<string>;
+
 /**
  * Installs the CRDs, creates the namespaces `<prefix>-…` (bots) and `<prefix>op-…` (the operator's
- * identity, with exactly its generated role), applies the sample Secrets, and starts the operator on the
- * bot namespace.
+ * identity, with exactly its generated role unless `installIdentity` gives another), applies the sample
+ * Secrets, and starts the operator on the bot namespace.
  */
 export async function startOperatorSuite(
   prefix: string,
-  options: { extraArgs?: string[] } = {},
+  options: { extraArgs?: string[]; installIdentity?: IdentityInstaller } = {},
 ): Promise<OperatorSuite> {
   const cluster = clusterContext();
   const access = { kubectlPath: cluster.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
@@ -49,7 +58,9 @@ export async function startOperatorSuite(
   const namespace = botNamespace.name;
   const planted = plantedValues(randomBytes(3).toString("hex"));
   await applyObjects(access, [exchangeSecret(namespace, planted), databaseSecret(namespace, planted)]);
-  const kubeconfigPath = await installOperatorIdentity(access, operatorNamespace.name);
+  const kubeconfigPath = options.installIdentity
+    ? await options.installIdentity(access, operatorNamespace.name, [namespace])
+    : await installOperatorIdentity(access, operatorNamespace.name);
   const operator = await startOperator({
     kubeconfigPath,
     operatorNamespace: operatorNamespace.name,
@@ -63,6 +74,7 @@ export async function startOperatorSuite(
     namespace,
     planted,
     operator,
+    operatorUser: `system:serviceaccount:${operatorNamespace.name}:tradingbot-operator`,
     async stop() {
       await deleteBotNamespaces(access, [namespace]);
       await operator.stop();
