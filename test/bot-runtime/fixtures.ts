@@ -172,8 +172,11 @@ export function writeBot(
   dir: string,
   sim: ExchangeSim,
   account: SimAccount,
-  config: Omit<RuntimeConfig, "schemaVersion" | "exchange" | "bot" | "store" | "acknowledgedHalt"> &
-    Partial<Pick<RuntimeConfig, "bot" | "store" | "acknowledgedHalt">>,
+  config: Omit<
+    RuntimeConfig,
+    "schemaVersion" | "exchange" | "bot" | "store" | "acknowledgedHalt" | "haltIfUnsupervisedForSeconds"
+  > &
+    Partial<Pick<RuntimeConfig, "bot" | "store" | "acknowledgedHalt" | "haltIfUnsupervisedForSeconds">>,
 ): BotSetup {
   const full: RuntimeConfig = {
     schemaVersion: 1,
@@ -185,6 +188,9 @@ export function writeBot(
     risk: config.risk,
     onStop: config.onStop,
     ...(config.acknowledgedHalt === undefined ? {} : { acknowledgedHalt: config.acknowledgedHalt }),
+    ...(config.haltIfUnsupervisedForSeconds === undefined
+      ? {}
+      : { haltIfUnsupervisedForSeconds: config.haltIfUnsupervisedForSeconds }),
   };
   mkdirSync(dir, { recursive: true });
   const configPath = join(dir, "config.json");
