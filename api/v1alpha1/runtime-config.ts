@@ -44,6 +44,11 @@ export const RuntimeConfig = z
      * its halt watch has not been confirmed current for this long. Unset: it keeps trading and says so.
      */
     haltIfUnsupervisedForSeconds: z.number().int().min(1).optional(),
+    /**
+     * Who last changed spec.killSwitch (the admission stamp): who released the halt this pod starts after,
+     * recorded in the `started` audit row. Left out of the config's hash: it never restarts a bot.
+     */
+    killSwitchChangedBy: z.string().max(512).optional(),
     store: z.strictObject({
       retentionDays: z.number().int().min(1),
       auditRetentionDays: z.number().int().min(1).optional(),

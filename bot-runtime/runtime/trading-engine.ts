@@ -195,6 +195,7 @@ export class TradingEngine {
           symbol: config.symbol,
           strategy: strategy.type,
           onStop: config.onStop,
+          killSwitchChangedBy: config.killSwitchChangedBy ?? null,
         },
       },
     ]);

@@ -36,6 +36,14 @@ describe("buildBotConfigMap", () => {
     expect(json).not.toContain("trading-database");
   });
 
+  it("carries who last changed the kill switch to the next pod, without restarting the running one", () => {
+    const plain = renderConfigDocument(bot, sample.spec);
+    const stamped = renderConfigDocument(bot, sample.spec, "alice@example.com");
+    expect(JSON.parse(stamped.json).killSwitchChangedBy).toBe("alice@example.com");
+    expect(JSON.parse(plain.json)).not.toHaveProperty("killSwitchChangedBy");
+    expect(stamped.hash).toBe(plain.hash);
+  });
+
   it("hashes the document so that engaging the kill switch does not restart the bot but a new strategy does", () => {
     const base = renderConfigDocument(bot, sample.spec).hash;
     const halted = { ...sample.spec, killSwitch: { ...sample.spec.killSwitch, engaged: true } };

@@ -10,7 +10,11 @@ import { configMapNameFor, shortHash } from "../names.ts";
 import { type BotIdentity, ownedMetadata } from "./bot-identity.ts";
 
 /** The runtime's configuration, rendered from the spec. It holds no credentials: those are files. */
-export function renderRuntimeConfig(bot: BotIdentity, spec: TradingBotSpec): RuntimeConfig {
+export function renderRuntimeConfig(
+  bot: BotIdentity,
+  spec: TradingBotSpec,
+  killSwitchChangedBy?: string,
+): RuntimeConfig {
   return RuntimeConfig.parse({
     schemaVersion: RUNTIME_CONFIG_SCHEMA_VERSION,
     bot: { namespace: bot.namespace, name: bot.name, uid: bot.uid },
@@ -24,6 +28,7 @@ export function renderRuntimeConfig(bot: BotIdentity, spec: TradingBotSpec): Run
       spec.killSwitch.haltIfUnsupervisedFor === undefined
         ? undefined
         : unsupervisedHaltSeconds(spec.killSwitch.haltIfUnsupervisedFor),
+    killSwitchChangedBy: killSwitchChangedBy?.slice(0, 512),
     store: {
       retentionDays: spec.database.retentionDays,
       auditRetentionDays: spec.database.auditRetentionDays,
@@ -37,9 +42,18 @@ export interface RenderedConfig {
   hash: string;
 }
 
-export function renderConfigDocument(bot: BotIdentity, spec: TradingBotSpec): RenderedConfig {
-  const json = `${JSON.stringify(renderRuntimeConfig(bot, spec), null, 2)}\n`;
-  return { json, hash: shortHash(json, 16) };
+/**
+ * The config document and its hash. Who last changed the kill switch is in the document (the next pod
+ * records it) but not in the hash: a change of the stamp alone must not restart a trading bot.
+ */
+export function renderConfigDocument(
+  bot: BotIdentity,
+  spec: TradingBotSpec,
+  killSwitchChangedBy?: string,
+): RenderedConfig {
+  const config = renderRuntimeConfig(bot, spec, killSwitchChangedBy);
+  const { killSwitchChangedBy: _stamp, ...restarting } = config;
+  return { json: `${JSON.stringify(config, null, 2)}\n`, hash: shortHash(JSON.stringify(restarting), 16) };
 }
 
 export function buildBotConfigMap(bot: BotIdentity, config: RenderedConfig): ConfigMap {

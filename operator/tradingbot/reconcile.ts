@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { TradingBotSpec } from "../../api/v1alpha1/index.ts";
+import { KILL_SWITCH_CHANGED_BY_ANNOTATION, type TradingBotSpec } from "../../api/v1alpha1/index.ts";
 import {
   buildBotConfigMap,
   type RenderedConfig,
@@ -251,7 +251,8 @@ async function checkBotCredentials(
  */
 function desiredObjects(deps: BotReconcilerDeps, key: string, bot: TradingBotObject): DesiredObjects {
   const identity = identityOf(bot);
-  const configKey = `${identity.uid}/${bot.metadata.generation}`;
+  const changedBy = bot.metadata.annotations?.[KILL_SWITCH_CHANGED_BY_ANNOTATION];
+  const configKey = `${identity.uid}/${bot.metadata.generation}/${changedBy ?? ""}`;
   const state = (): BuiltState => {
     let known = deps.built.get(key);
     if (known?.configKey !== configKey) {
@@ -266,7 +267,7 @@ function desiredObjects(deps: BotReconcilerDeps, key: string, bot: TradingBotObj
   };
   const config = (spec: TradingBotSpec) => {
     const known = state();
-    known.config ??= renderConfigDocument(identity, spec);
+    known.config ??= renderConfigDocument(identity, spec, changedBy);
     return known.config;
   };
   const buildPod = (spec: TradingBotSpec, versions: SecretVersions) =>

@@ -198,6 +198,19 @@ describe("people's access to TradingBots and KillSwitches", () => {
         ),
       { what: `a Resumed Event naming ${people.halter}` },
     );
+    // The resumed bot's runtime config names who released it (its `started` audit row records it).
+    const config = (
+      await kubectl([
+        "get",
+        "configmap",
+        "halted-by-hal-config",
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.data.config\\.json}",
+      ])
+    ).stdout;
+    expect(JSON.parse(config).killSwitchChangedBy).toBe(people.halter);
   });
 
   it("refuses a halter any change but the kill switch, naming the field, and leaves the bot as it was", async () => {
