@@ -36,6 +36,11 @@ export const TOUR_STEPS = {
     heading: "Resume",
     checks: "engaged: false again: the bot is Ready and places new orders",
   },
+  operatorDown: {
+    heading: "Halt with the operator stopped",
+    checks:
+      "with the operator frozen (SIGSTOP), a kubectl patch still cancels the bot's orders: its runtime sees the halt on its own watch",
+  },
   fleetHalt: {
     heading: "Halt a whole namespace with a KillSwitch",
     checks: "every bot of the trading namespace halts; the research namespace keeps trading",

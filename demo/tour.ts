@@ -299,7 +299,75 @@ export async function runTour(context: TourContext): Promise<void> {
   say(indent(ordersTable(newOrders)));
   say(checkPassed(`Ready again ${formatSeconds(Date.now() - resumed)} after the patch, trading`));
 
-  // 8. Fleet halt
+  // 8. The second halt path: the operator cannot act, the bot's own watch halts it.
+  step("operatorDown");
+  const frozenOpen = await waitFor(
+    () => {
+      const open = openOrders(featured);
+      return open.length > 0 ? open : undefined;
+    },
+    { what: `open orders of ${botKey(featured)} before the second halt`, timeoutMs: 30_000 },
+  );
+  say(
+    commandEcho(
+      `kill -STOP ${env.operator.process.pid}   # the operator freezes: it reads and writes nothing`,
+    ),
+  );
+  env.operator.pause();
+  let frozenHalt: { cancelled: number; ms: number };
+  try {
+    const frozenPatched = Date.now();
+    await kubectl(
+      patchBotKillSwitchArgs(featured.namespace, featured.name, {
+        engaged: true,
+        reason: "demo: operator down",
+      }),
+    );
+    const afterFrozenHalt = await waitFor(
+      () => {
+        const orders = env.ordersAtExchange(uidOf(featured));
+        return orders.some(isOpen) ? undefined : orders;
+      },
+      {
+        what: `no open order of ${botKey(featured)} with the operator stopped`,
+        timeoutMs: 30_000,
+        intervalMs: 20,
+      },
+    );
+    const cancelled = afterFrozenHalt.filter(
+      (order) => order.status === "CANCELED" && order.updateTime >= frozenPatched,
+    );
+    for (const order of frozenOpen) {
+      const now = afterFrozenHalt.find((o) => o.clientOrderId === order.clientOrderId);
+      check(now?.status === "CANCELED", `order ${order.clientOrderId} is ${now?.status}, not CANCELED`);
+    }
+    frozenHalt = {
+      cancelled: cancelled.length,
+      ms: Math.max(...cancelled.map((order) => order.updateTime)) - frozenPatched,
+    };
+    say(`Its orders at the exchange, cancelled while the operator was frozen:`);
+    say(indent(ordersTable(cancelled)));
+  } finally {
+    say(commandEcho(`kill -CONT ${env.operator.process.pid}`));
+    env.operator.resume();
+  }
+  const stoppedByRuntime = await env.waitForBot(
+    featured.namespace,
+    featured.name,
+    (bot) => bot.status?.phase === "Halted" && bot.status.halt?.stoppedBy === "Runtime",
+    "Halted, stopped by its runtime",
+  );
+  await kubectl(["get", "tb", featured.name, "-n", featured.namespace, "-o", "jsonpath={.status.halt}"]);
+  check(stoppedByRuntime.status?.halt?.source === "Spec", "the second halt's source is not Spec");
+  await kubectl(patchBotKillSwitchArgs(featured.namespace, featured.name, { engaged: false }));
+  await env.waitForBot(featured.namespace, featured.name, isReady, "Ready again", 60_000);
+  say(
+    checkPassed(
+      `${frozenHalt.cancelled} orders cancelled within ${formatSeconds(frozenHalt.ms)} with the operator frozen; status.halt.stoppedBy: Runtime; Ready again after the release`,
+    ),
+  );
+
+  // 9. Fleet halt
   step("fleetHalt");
   const [tradingBots, researchBots] = [
     fleet.filter((bot) => bot.namespace === options.namespaces.trading),
@@ -382,7 +450,7 @@ export async function runTour(context: TourContext): Promise<void> {
   );
   say(checkPassed(`the ${researchBots.length} bots of ${options.namespaces.research} kept trading`));
 
-  // 9. Release
+  // 10. Release
   step("release");
   await kubectl(releaseFleetArgs(fleetSwitch.name));
   const released = Date.now();
@@ -397,7 +465,7 @@ export async function runTour(context: TourContext): Promise<void> {
     ),
   );
 
-  // 10. Teardown: the bots go first, while the operator runs to stop their pods and cancel their orders.
+  // 11. Teardown: the bots go first, while the operator runs to stop their pods and cancel their orders.
   step("teardown");
   await kubectl(["delete", "namespace", ...namespaces, "--wait=false"]);
   await deleteBotNamespaces(env.cluster, namespaces, 120_000);

@@ -52,7 +52,7 @@ function runTour(): Promise<{ code: number | null; output: string }> {
 
 describe("make demo DEMO=tour", () => {
   it(
-    "narrates every step (apply, trade, halt, audit, resume, fleet halt, release, teardown) and exits 0",
+    "narrates every step (apply, trade, halt, audit, resume, halt with the operator stopped, fleet halt, release, teardown) and exits 0",
     async () => {
       const { code, output } = await runTour();
       expect(code, output).toBe(0);
