@@ -5,8 +5,9 @@
 //  - steady state: the operator's writes, from the API server's audit log, while nothing changes and
 //    through a forced full resync (SIGHUP);
 //  - memory: the operator's resident memory and heap (its /metrics and /proc) at each fleet size;
-//  - fleet halt: one KillSwitch over the namespace until every pod's deletion is requested and every
-//    status says Halted.
+//  - fleet halt: one KillSwitch over the namespace until every bot's own halt watch has stopped it (the
+//    runtime's watch module, one per bot, in a process of its own: halt-watchers.ts), every pod's
+//    deletion is requested and every status says Halted.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,11 +25,14 @@ import {
   controlPlaneProcesses,
   inParallel,
   operatorUser,
+  percentile,
   readAuditEvents,
   startBenchOperator,
   type WatchedObject,
   watchEvents,
 } from "./bench-env.ts";
+import { HaltWatchers, type HaltWatchersStart } from "./halt-watchers.ts";
+import type { WatchersPauses } from "./halt-watchers-process.ts";
 
 type Log = (line: string) => void;
 
@@ -199,6 +203,19 @@ export interface SteadyStateResult {
 
 export interface FleetHaltResult {
   bots: number;
+  /**
+   * KillSwitch create answered -> the onHalt of each bot's own halt watch (the moment its runtime stops
+   * placing orders): the last one (the fleet stopped), and p50 and p99 over the bots.
+   */
+  everyBotStoppedS: number;
+  botStoppedMs: { p50: number; p99: number; max: number };
+  botStoppedByDecileS: number[];
+  /** The halt source each watch fired for, with counts (all KillSwitch/<name> when nothing else interfered). */
+  botStoppedSources: Record<string, number>;
+  /** How the watches were set up: their identity, the time to mint tokens and to be served every watch. */
+  watchers: HaltWatchersStart & { restarts: number; processRssMiB: number; processPauses: WatchersPauses };
+  /** kube-apiserver's CPU time from the create until every DELETE and Halted=True was seen, per bot. */
+  apiServerCpuMsPerBot?: number;
   /** KillSwitch create answered -> every pod deletion seen by a pod watch. */
   allDeletesSeenS: number;
   /**
@@ -468,8 +485,28 @@ export class Fleet {
     };
   }
 
-  /** Applies one engaged KillSwitch over the namespace; resolves once every bot is halted. */
+  /**
+   * Applies one engaged KillSwitch over the namespace; resolves once every bot is halted: its own halt
+   * watch fired, its pod's deletion was requested and its status says Halted.
+   */
   async halt(switchName: string, timeoutMs: number): Promise<FleetHaltResult> {
+    const total = this.#bots;
+    const watchers = await HaltWatchers.start(
+      this.cluster,
+      this.bench.namespace,
+      [...this.view.botPhases.keys()],
+      timeoutMs,
+    );
+    this.log(`halt watches of ${total} bots served: ${JSON.stringify(watchers.started)}`);
+    try {
+      return await this.#halt(switchName, watchers, timeoutMs);
+    } finally {
+      // Stopped here too when the halt failed; after a success it has reported already.
+      await watchers.stop().catch(() => undefined);
+    }
+  }
+
+  async #halt(switchName: string, watchers: HaltWatchers, timeoutMs: number): Promise<FleetHaltResult> {
     const { namespace, operator } = this.bench;
     const total = this.#bots;
     const deleteSeen = new Map<string, number>();
@@ -503,6 +540,7 @@ export class Fleet {
       spec: { engaged: true, reason: "bench: fleet halt", namespaces: [namespace] },
     } as KubeObject);
     const created = performance.now();
+    const createdWallMs = performance.timeOrigin + created;
     const deletes = this.view.until(() => deleteSeen.size >= total, `${total} pod deletions`, timeoutMs);
     const recorded = this.view.until(
       () => recordedSeen.size >= total,
@@ -518,11 +556,30 @@ export class Fleet {
       recorded,
       this.view.until(() => haltedSeen.size >= total, `${total} bots Halted`, timeoutMs),
       halted,
+      watchers.untilEveryBotHalted(timeoutMs),
     ]);
     this.view.onPod = undefined;
     this.view.onBot = undefined;
+    const seen = await watchers.stop();
+    const stoppedMs = seen.halts.map((halt) => halt.firedAtMs - createdWallMs);
+    const sources: Record<string, number> = {};
+    for (const halt of seen.halts) sources[halt.source] = (sources[halt.source] ?? 0) + 1;
     const result: FleetHaltResult = {
       bots: total,
+      everyBotStoppedS: round(Math.max(...stoppedMs) / 1000),
+      botStoppedMs: {
+        p50: round(percentile(stoppedMs, 50), 1),
+        p99: round(percentile(stoppedMs, 99), 1),
+        max: round(Math.max(...stoppedMs), 1),
+      },
+      botStoppedByDecileS: deciles(stoppedMs),
+      botStoppedSources: sources,
+      watchers: {
+        ...(watchers.started as HaltWatchersStart),
+        restarts: seen.restarts,
+        processRssMiB: seen.rssMiB,
+        processPauses: seen.pauses,
+      },
       allDeletesSeenS: round((deletesAt - created) / 1000),
       allHaltRecordedS: round((recordedAt - created) / 1000),
       allHaltedS: round((haltedAt - created) / 1000),
@@ -541,6 +598,8 @@ export class Fleet {
         ]),
       ),
     };
+    const apiServerCpuS = result.controlPlaneCpuSecondsToHalt["kube-apiserver"];
+    if (apiServerCpuS !== undefined) result.apiServerCpuMsPerBot = round((apiServerCpuS * 1000) / total, 2);
     const metricsAfter = await this.#scrape();
     result.throttled = throttledRequests(metricsAfter) - throttledBefore;
     const countersAfter = operatorCounters(metricsAfter);
@@ -588,7 +647,7 @@ export class Fleet {
       result.auditWrites = countWrites(mine, user);
     }
     this.log(
-      `fleet halt of ${total}: deletes ${result.allDeletesSeenS} s, Halted=True ${result.allHaltRecordedS} s, phase Halted ${result.allHaltedS} s (wall ${((Date.now() - startedWall) / 1000).toFixed(1)} s, create took ${((created - started) / 1000).toFixed(3)} s)`,
+      `fleet halt of ${total}: every bot's watch fired ${result.everyBotStoppedS} s, deletes ${result.allDeletesSeenS} s, Halted=True ${result.allHaltRecordedS} s, phase Halted ${result.allHaltedS} s (wall ${((Date.now() - startedWall) / 1000).toFixed(1)} s, create took ${((created - started) / 1000).toFixed(3)} s)`,
     );
     return result;
   }
