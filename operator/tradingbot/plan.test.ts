@@ -224,6 +224,29 @@ describe("the plan of a Spec or KillSwitch halt", () => {
     expect(statusOf(writes)?.halt).toMatchObject({ engaged: true, source: "Spec", reason: "by hand" });
   });
 
+  it("records which path stopped a runtime that already ended on its own watch, with the DELETE, before its pod and message go", () => {
+    const message = { reason: "Halted", source: "Spec", noticedBy: "watch", at: "2026-03-01T11:59:59Z" };
+    const pod = runningPod();
+    const ended = {
+      ...pod,
+      status: {
+        phase: "Succeeded",
+        containerStatuses: [
+          {
+            name: "bot",
+            ready: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: 0, reason: "Completed", message: JSON.stringify(message) } },
+          },
+        ],
+      },
+    } as Pod;
+    const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true } }), pod: ended }));
+    expect(kinds(result.writes).slice(0, 2)).toEqual(["deletePod", "apply:networkPolicies"]);
+    expect(kinds(result.writes)).toContain("writeStatus");
+    expect(statusOf(result.writes)?.halt).toMatchObject({ source: "Spec", stoppedBy: "Runtime" });
+  });
+
   it("deletes the pod first for a KillSwitch that selects the bot", () => {
     const fleet = readKillSwitch("fleet", { engaged: true, namespaces: ["trading"], reason: "incident" });
     const { writes } = passes(observe({ killSwitches: [fleet] }));

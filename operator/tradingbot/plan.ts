@@ -72,7 +72,7 @@ export const OWNED_KINDS = {
   networkPolicies: "NetworkPolicy",
 } as const;
 
-/** What the bot's halt watch is granted through (created with its first pod, never watched). */
+/** What the bot's halt watch is granted through (created before each of its pods, never watched). */
 export const HALT_WATCH_ACCESS_KINDS = ["Role", "RoleBinding", "ClusterRoleBinding"] as const;
 
 /** An object with one of the bot's derived names that the bot does not control: never written. */
