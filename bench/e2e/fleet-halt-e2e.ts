@@ -8,7 +8,7 @@
 // 10 s and 200 open orders per symbol (Binance's limits), which five grids of 11 levels stay under.
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { botTag, parseClientOrderId } from "../../bot-runtime/orders/client-order-id.ts";
 import type { OrderView } from "../../exchange-sim/index.ts";
@@ -367,7 +367,8 @@ export async function measureRealFleetHalt(
       ordersLeftOpen,
       stopFailed,
       haltNotRecorded,
-      logsKeptIn: keepLogs ? workDir : undefined,
+      // Relative to the repository: results files are committed and name no machine's paths.
+      logsKeptIn: keepLogs ? relative(REPO_ROOT, workDir) : undefined,
       haltLoggedMs: {
         p50: round(percentile(haltLoggedMs, 50), 1),
         p99: round(percentile(haltLoggedMs, 99), 1),
