@@ -128,7 +128,10 @@ async function scenario<T>(
     rows.push(...toRows(result).map((row) => ({ ...row, load: row.load ?? load })));
     return result;
   } catch (error) {
-    record.error = (error as Error).stack ?? String(error);
+    // Paths relative to the repository: results files are committed and name no machine's paths.
+    record.error = ((error as Error).stack ?? String(error))
+      .replaceAll(`file://${REPO_ROOT}`, "")
+      .replaceAll(REPO_ROOT, "");
     log(`scenario ${id} failed: ${(error as Error).message}`);
     rows.push({
       scenario: id,
