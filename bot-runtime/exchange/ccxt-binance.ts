@@ -6,6 +6,7 @@ import { loadBinanceClass } from "./load-binance-class.ts";
 import {
   type ApiKeyRestrictions,
   type AssetBalance,
+  type CallPriority,
   type Candle,
   ExchangeFailure,
   type ExchangeFailureKind,
@@ -24,6 +25,8 @@ import {
 //  - -1021 (timestamp outside recvWindow): resynchronise the clock once and retry once.
 //  - 429: every call pauses until Retry-After has passed; 418 (IP banned): the same, for the ban's length.
 //  - every exchange error is counted by code through the observer.
+//  - ccxt's rate limiter paces routine calls; `halt` calls go past it (see CallPriority), and a stop
+//    withdraws the routine calls still queued in it.
 
 export const RECV_WINDOW_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -195,10 +198,27 @@ export async function createCcxtBinance(options: CcxtBinanceOptions): Promise<Ex
   const Binance = await loadBinanceClass();
   const { observer } = options;
   let pausedUntil = 0;
+  // Non-zero while a `halt` call is being issued. ccxt reaches `throttle` synchronously from the call
+  // (request -> fetch2 -> throttle, before its first await), so the flag covers exactly that call; a test
+  // in ccxt-binance.test.ts fails if a ccxt upgrade changes this.
+  let unpaced = 0;
+  /** Routine calls waiting in ccxt's limiter, each with the way to fail it before it is sent. */
+  const queued = new Set<(failure: ExchangeFailure) => void>();
 
   // The response hook: weight, 429/418 with their Retry-After, 5xx and Binance error codes become typed
   // failures here, where the response headers are still at hand.
   class ObservedBinance extends Binance {
+    override throttle(cost?: number): Promise<unknown> {
+      if (unpaced > 0) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        queued.add(reject);
+        super.throttle(cost).then(
+          (value: unknown) => queued.delete(reject) && resolve(value),
+          (error: unknown) => queued.delete(reject) && reject(error),
+        );
+      });
+    }
+
     override handleErrors(
       status: number,
       reason: string,
@@ -283,7 +303,20 @@ export async function createCcxtBinance(options: CcxtBinanceOptions): Promise<Ex
   };
 
   /** One exchange call with the runtime's policies; `maxPauseWaitMs` lets a stop wait out a short pause. */
-  async function call<T>(what: () => Promise<T>, maxPauseWaitMs = 0): Promise<T> {
+  async function call<T>(
+    what: () => Promise<T>,
+    maxPauseWaitMs = 0,
+    priority: CallPriority = "routine",
+  ): Promise<T> {
+    const issue = () => {
+      if (priority === "routine") return what();
+      unpaced++;
+      try {
+        return what();
+      } finally {
+        unpaced--;
+      }
+    };
     const attempt = async (): Promise<T> => {
       const pause = pausedUntil - Date.now();
       if (pause > 0) {
@@ -298,7 +331,7 @@ export async function createCcxtBinance(options: CcxtBinanceOptions): Promise<Ex
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
       try {
-        return await what();
+        return await issue();
       } catch (error) {
         if (error instanceof ExchangeFailure) throw error;
         throw (
@@ -315,7 +348,7 @@ export async function createCcxtBinance(options: CcxtBinanceOptions): Promise<Ex
       return await attempt();
     } catch (error) {
       if (!(error instanceof ExchangeFailure)) throw error;
-      if (error.code !== "PAUSED") observer.error(error.code, error.kind);
+      if (error.code !== "PAUSED" && error.kind !== "withdrawn") observer.error(error.code, error.kind);
       if (error.kind !== "clockSkew") throw error;
       await resyncClock();
       try {
@@ -403,18 +436,21 @@ export async function createCcxtBinance(options: CcxtBinanceOptions): Promise<Ex
       }
     },
 
-    async openOrders(symbol) {
-      const raw = (await call(() =>
-        exchange.privateGetOpenOrders({ symbol: marketId(symbol) }),
+    async openOrders(symbol, priority) {
+      const raw = (await call(
+        () => exchange.privateGetOpenOrders({ symbol: marketId(symbol) }),
+        0,
+        priority,
       )) as RawOrder[];
       return raw.map(toExchangeOrder);
     },
 
-    async cancelOrder(symbol, clientOrderId) {
+    async cancelOrder(symbol, clientOrderId, priority) {
       try {
         const raw = (await call(
           () => exchange.privateDeleteOrder({ symbol: marketId(symbol), origClientOrderId: clientOrderId }),
           2_000,
+          priority,
         )) as RawOrder;
         return toExchangeOrder(raw);
       } catch (error) {
@@ -428,6 +464,7 @@ export async function createCcxtBinance(options: CcxtBinanceOptions): Promise<Ex
         const raw = (await call(
           () => exchange.privateDeleteOpenOrders({ symbol: marketId(symbol) }),
           2_000,
+          "halt",
         )) as RawOrder[];
         return raw.map(toExchangeOrder);
       } catch (error) {
@@ -470,6 +507,12 @@ export async function createCcxtBinance(options: CcxtBinanceOptions): Promise<Ex
 
     time() {
       return exchange.milliseconds() - Number(exchange.options.timeDifference ?? 0);
+    },
+
+    withdrawQueued() {
+      const failure = new ExchangeFailure("withdrawn", "WITHDRAWN", "not sent: trading is stopping");
+      for (const fail of queued) fail(failure);
+      queued.clear();
     },
   };
 }

@@ -74,6 +74,13 @@ export type ExchangeTrade = {
 /** What the exchange says a key may do; undefined where the exchange does not report it. */
 export type ApiKeyRestrictions = { canTrade: boolean; canWithdraw: boolean };
 
+/**
+ * `halt` marks the calls that stop trading: a stop's or a risk halt's cancels and the reads they need. They
+ * skip the client's own request pacing, which spreads routine calls and would make a halt queue behind the
+ * last tick's; the exchange's limits and the pause after a 429 or 418 still apply.
+ */
+export type CallPriority = "routine" | "halt";
+
 export interface ExchangePort {
   market(symbol: string): Promise<MarketRules>;
   ticker(symbol: string): Promise<Ticker>;
@@ -83,16 +90,25 @@ export interface ExchangePort {
   createOrder(symbol: string, request: OrderRequest): Promise<ExchangeOrder>;
   /** undefined when the exchange has no order with this client id. */
   fetchOrderByClientId(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined>;
-  openOrders(symbol: string): Promise<ExchangeOrder[]>;
+  openOrders(symbol: string, priority?: CallPriority): Promise<ExchangeOrder[]>;
   /** undefined when the order was no longer open (filled or cancelled already). */
-  cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined>;
-  /** Cancels every open order of the account on the symbol in one request. */
+  cancelOrder(
+    symbol: string,
+    clientOrderId: string,
+    priority?: CallPriority,
+  ): Promise<ExchangeOrder | undefined>;
+  /** Cancels every open order of the account on the symbol in one request; always a `halt` call. */
   cancelAll(symbol: string): Promise<ExchangeOrder[]>;
   /** The account's trades on the symbol, oldest first, from trade id `fromId` on (all pages). */
   myTrades(symbol: string, fromId?: string): Promise<ExchangeTrade[]>;
   apiKeyRestrictions(): Promise<ApiKeyRestrictions | undefined>;
   /** The exchange's clock (ms since epoch), with the runtime's measured offset applied. */
   time(): number;
+  /**
+   * Trading is stopping: routine calls still waiting for their turn in the client's pacing fail with
+   * kind `withdrawn` and are never sent, so no placement queued before a halt goes out after it.
+   */
+  withdrawQueued(): void;
 }
 
 /**
@@ -102,6 +118,7 @@ export interface ExchangePort {
  * - `clockSkew`: -1021 even after resynchronising the clock.
  * - `authentication`: -2015 / -1022 (unknown key, missing permission, bad signature).
  * - `orderNotFound`: -2013 / -2011. `rejected`: the exchange refused the request (filters, balance, ...).
+ * - `withdrawn`: never sent; it was still queued when trading began to stop (withdrawQueued).
  */
 export type ExchangeFailureKind =
   | "unavailable"
@@ -111,6 +128,7 @@ export type ExchangeFailureKind =
   | "authentication"
   | "orderNotFound"
   | "rejected"
+  | "withdrawn"
   | "unexpected";
 
 export class ExchangeFailure extends Error {

@@ -489,13 +489,14 @@ export class OrderManager {
    * Cancels every open order of this bot at the exchange: in one request when all open orders on the
    * market are the bot's, otherwise one by one (other orders on the account are not the bot's to cancel).
    * Returns the cancelled orders for the caller to record (recordCancellations), which may not be possible
-   * when stopping during a database outage; throws when some could not be cancelled.
+   * when stopping during a database outage; throws when some could not be cancelled. Its exchange calls are
+   * `halt` calls: they do not queue behind the trading loop's.
    */
   async cancelAllOwn(reason: string): Promise<ExchangeOrder[]> {
     const isOwn = (order: ExchangeOrder) => parseClientOrderId(order.clientOrderId)?.botTag === this.#tag;
     const cancelEachOwn = (orders: readonly ExchangeOrder[]) =>
-      cancelEach(orders, (order) => this.#exchange.cancelOrder(this.#symbol, order.clientOrderId));
-    const open = await this.#exchange.openOrders(this.#symbol);
+      cancelEach(orders, (order) => this.#exchange.cancelOrder(this.#symbol, order.clientOrderId, "halt"));
+    const open = await this.#exchange.openOrders(this.#symbol, "halt");
     const own = open.filter(isOwn);
     const cancelled =
       own.length > 0 && own.length === open.length
@@ -503,7 +504,7 @@ export class OrderManager {
         : await cancelEachOwn(own);
     // An order whose placement was still travelling when the list was read shows up now: cancel it too.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const stillOpen = (await this.#exchange.openOrders(this.#symbol)).filter(isOwn);
+      const stillOpen = (await this.#exchange.openOrders(this.#symbol, "halt")).filter(isOwn);
       if (stillOpen.length === 0) break;
       if (attempt === 1) {
         throw new Error(

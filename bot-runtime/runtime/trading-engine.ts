@@ -146,6 +146,8 @@ export class TradingEngine {
 
   requestStop() {
     this.#stopRequested = true;
+    // The tick in flight ends without sending what still waits its turn, and the stop's cancels follow.
+    this.#deps.exchange.withdrawQueued();
     this.#wake?.();
   }
 
@@ -299,6 +301,8 @@ export class TradingEngine {
           { event: "rate_limited", code: error.code, retryAfterMs: error.retryAfterMs },
           "exchange rate limit: pausing every call until Retry-After has passed",
         );
+        return false;
+      case "withdrawn":
         return false;
       default:
         log.warn(
