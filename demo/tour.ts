@@ -354,20 +354,20 @@ export async function runTour(context: TourContext): Promise<void> {
   const haltedAgain = await env.waitForBot(
     featured.namespace,
     featured.name,
-    (bot) => bot.status?.phase === "Halted",
-    "Halted",
+    (bot) => bot.status?.phase === "Halted" && bot.status.halt?.stoppedBy !== undefined,
+    "Halted, with which path stopped it",
   );
   await kubectl(["get", "tb", featured.name, "-n", featured.namespace, "-o", "jsonpath={.status.halt}"]);
   check(haltedAgain.status?.halt?.source === "Spec", "the second halt's source is not Spec");
   check(
-    haltedAgain.status?.halt?.stoppedBy !== "Operator",
-    "the frozen operator is recorded as having stopped the bot",
+    haltedAgain.status?.halt?.stoppedBy === "Runtime",
+    `status.halt.stoppedBy is ${haltedAgain.status?.halt?.stoppedBy}, not Runtime: the operator was frozen`,
   );
   await kubectl(patchBotKillSwitchArgs(featured.namespace, featured.name, { engaged: false }));
   await env.waitForBot(featured.namespace, featured.name, isReady, "Ready again", 60_000);
   say(
     checkPassed(
-      `${frozenHalt.cancelled} orders cancelled within ${formatSeconds(frozenHalt.ms)} with the operator frozen; Halted, then Ready again after the release`,
+      `${frozenHalt.cancelled} orders cancelled within ${formatSeconds(frozenHalt.ms)} with the operator frozen; status.halt.stoppedBy: Runtime; Ready again after the release`,
     ),
   );
 

@@ -30,7 +30,13 @@ import {
   type TradingBotObject,
   type TradingPolicyObject,
 } from "./resources.ts";
-import { isPodReady, isTerminating, type RestartHistory } from "./tradingbot/pod-lifecycle.ts";
+import type { BotTermination } from "./tradingbot/halt.ts";
+import {
+  botTermination,
+  isPodReady,
+  isTerminating,
+  type RestartHistory,
+} from "./tradingbot/pod-lifecycle.ts";
 import { type Caches, reconcileTradingBot } from "./tradingbot/reconcile.ts";
 import { RuntimePoller } from "./tradingbot/runtime-poller.ts";
 import { SecretFactsSource } from "./tradingbot/secret-facts.ts";
@@ -123,6 +129,7 @@ export class Operator {
   readonly #poller: RuntimePoller;
   readonly #secretFacts: SecretFactsSource;
   readonly #restartHistory = new Map<string, RestartHistory>();
+  readonly #goneTerminations = new Map<string, BotTermination>();
   readonly #elector: LeaderElector | undefined;
   #leading = false;
   #servers: Server[] = [];
@@ -345,7 +352,11 @@ export class Operator {
       onDelete: onPolicyChange,
     });
     pods.subscribe({
-      onAdd: (pod) => this.#nudgeBot(controllingBot(pod)),
+      onAdd: (pod) => {
+        const bot = controllingBot(pod);
+        if (bot !== undefined) this.#goneTerminations.delete(bot);
+        this.#nudgeBot(bot);
+      },
       onUpdate: (previous, current) => {
         // A pod that ended may carry a risk halt in its termination message: urgent.
         if (podEnded(previous, current)) this.#enqueueBot(controllingBot(current), true);
@@ -353,7 +364,11 @@ export class Operator {
         if (!isPodReady(previous) && isPodReady(current)) this.#poller.pollSoon();
       },
       onDelete: (pod) => {
-        this.#enqueueBot(controllingBot(pod), true);
+        // Its last state may be the first the operator sees of its end (a freeze, events coalesced).
+        const bot = controllingBot(pod);
+        const termination = botTermination(pod);
+        if (bot !== undefined && termination !== undefined) this.#goneTerminations.set(bot, termination);
+        this.#enqueueBot(bot, true);
         // A KillSwitch counts a bot as halted only once its pod is gone.
         this.#recountKillSwitches();
       },
@@ -497,6 +512,7 @@ export class Operator {
       logger: this.#logger,
       now,
       restartHistory: this.#restartHistory,
+      goneTerminations: this.#goneTerminations,
       built: new Map(),
       conflicts: new Map(),
     };

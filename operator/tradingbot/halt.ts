@@ -22,7 +22,7 @@ export interface HaltSource {
   by: string | undefined;
 }
 
-/** How the bot container of the current pod ended, if it has. */
+/** How the bot container of the bot's pod ended, if it has. */
 export interface BotTermination {
   podUid: string;
   exitCode: number;

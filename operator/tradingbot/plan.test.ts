@@ -154,6 +154,7 @@ function observe(
     killSwitch: readBotKillSwitch((bot.spec as { killSwitch?: unknown }).killSwitch).killSwitch,
     killSwitches: [],
     pod: runningPod(),
+    goneTermination: undefined,
     owned: { serviceAccount: undefined, configMap: undefined, networkPolicy: undefined },
     credentials: undefined,
     conflicts: [],
@@ -245,6 +246,23 @@ describe("the plan of a Spec or KillSwitch halt", () => {
     expect(kinds(result.writes).slice(0, 2)).toEqual(["deletePod", "apply:networkPolicies"]);
     expect(kinds(result.writes)).toContain("writeStatus");
     expect(statusOf(result.writes)?.halt).toMatchObject({ source: "Spec", stoppedBy: "Runtime" });
+  });
+
+  it("records which path stopped the runtime from a pod that was deleted before its end was seen", () => {
+    const message = { reason: "Halted", source: "Spec", noticedBy: "watch", at: "2026-03-01T11:59:59Z" };
+    const goneTermination = { podUid: "gone-pod", exitCode: 0, message: JSON.stringify(message) };
+    const halted = botObject({ killSwitch: { engaged: true } });
+    const result = plan(observe({ bot: halted, pod: undefined, goneTermination }));
+    expect(statusOf(result.writes)?.halt).toMatchObject({ source: "Spec", stoppedBy: "Runtime" });
+    // Without it, the same observation cannot say.
+    const unseen = plan(observe({ bot: halted, pod: undefined }));
+    expect(statusOf(unseen.writes)?.halt?.stoppedBy).toBeUndefined();
+  });
+
+  it("latches a risk halt read from a pod that was deleted before its end was seen", () => {
+    const goneTermination = { podUid: "0a1b2c3d-gone", exitCode: 3, message: "not readable" };
+    const result = plan(observe({ pod: undefined, goneTermination }));
+    expect(statusOf(result.writes)?.halt).toMatchObject({ source: "Risk", requiresAck: true });
   });
 
   it("deletes the pod first for a KillSwitch that selects the bot", () => {

@@ -7,7 +7,7 @@ import {
   type TradingBotStatus,
 } from "../../api/v1alpha1/index.ts";
 import type { NetworkEgress } from "../desired-state/bot-network-policy.ts";
-import { BOT_CONTAINER_NAME, type SecretVersions } from "../desired-state/bot-pod.ts";
+import type { SecretVersions } from "../desired-state/bot-pod.ts";
 import type { BotEvent } from "../kube/events.ts";
 import { deepEqual, holdsDesiredFields } from "../kube/json-compare.ts";
 import { timestampOf } from "../kube/time.ts";
@@ -18,6 +18,7 @@ import type { CredentialsCheck } from "./credentials.ts";
 import { transitionEvents } from "./events.ts";
 import { type BotTermination, decideHalt, type HaltDecision } from "./halt.ts";
 import {
+  botTermination,
   decidePodPlan,
   isPodReady,
   isTerminating,
@@ -89,6 +90,11 @@ export interface BotObservation {
   killSwitch: BotKillSwitch;
   killSwitches: KillSwitchView[];
   pod: Pod | undefined;
+  /**
+   * How the bot's last pod ended, when that pod was deleted before a reconcile saw it ended: its
+   * termination message (a risk halt, which path stopped trading) goes with the pod.
+   */
+  goneTermination: BotTermination | undefined;
   owned: {
     serviceAccount: ServiceAccount | undefined;
     configMap: ConfigMap | undefined;
@@ -159,19 +165,12 @@ export function planBot(o: BotObservation): PlanResult {
     killSwitchChangedBy: o.bot.metadata.annotations?.[KILL_SWITCH_CHANGED_BY_ANNOTATION],
     current: o.bot.status?.halt,
     killSwitches: o.killSwitches,
-    termination: terminationOf(o.pod),
+    termination: botTermination(o.pod) ?? o.goneTermination,
     now: timestampOf(o.now),
   });
   if (halt.halted) return planHalt(o, halt);
   if (o.spec.ok && o.credentials === undefined) return { needs: "credentials" };
   return planRun(o, halt);
-}
-
-function terminationOf(pod: Pod | undefined): BotTermination | undefined {
-  const terminated = pod?.status?.containerStatuses?.find((s) => s.name === BOT_CONTAINER_NAME)?.state
-    ?.terminated;
-  if (!pod || !terminated) return undefined;
-  return { podUid: pod.metadata.uid ?? "", exitCode: terminated.exitCode, message: terminated.message };
 }
 
 export function graceSecondsOf(pod: Pod | undefined): number {
@@ -198,7 +197,7 @@ function deadlineOf(pod: Pod): number {
 
 /** The bot container has ended: nothing in the pod needs the exchange any more. */
 function runtimeEnded(pod: Pod): boolean {
-  return terminationOf(pod) !== undefined || podFailure(pod) !== undefined;
+  return botTermination(pod) !== undefined || podFailure(pod) !== undefined;
 }
 
 function deleteWrite(pod: Pod, o: BotObservation, cause: DeleteCause, urgent: boolean): BotWrite {

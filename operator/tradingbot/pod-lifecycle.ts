@@ -2,6 +2,7 @@ import { RUNTIME_EXIT_CODES } from "../../api/v1alpha1/index.ts";
 import { BOT_CONTAINER_NAME, MIGRATE_CONTAINER_NAME } from "../desired-state/bot-pod.ts";
 import type { Pod } from "../kube/types.ts";
 import { ANNOTATIONS } from "../names.ts";
+import type { BotTermination } from "./halt.ts";
 
 // What to do with the bot's one pod. Pure: from the pod wanted (undefined when the bot must not run),
 // the pod observed, and the bot's restart history. The singleton rule lives here: a pod is created only
@@ -50,6 +51,14 @@ export function isPodReady(pod: Pod | undefined): boolean {
 
 export function isTerminating(pod: Pod | undefined): boolean {
   return pod?.metadata.deletionTimestamp !== undefined;
+}
+
+/** How the pod's bot container ended, if it has. */
+export function botTermination(pod: Pod | undefined): BotTermination | undefined {
+  const terminated = pod?.status?.containerStatuses?.find((s) => s.name === BOT_CONTAINER_NAME)?.state
+    ?.terminated;
+  if (!pod || !terminated) return undefined;
+  return { podUid: pod.metadata.uid ?? "", exitCode: terminated.exitCode, message: terminated.message };
 }
 
 /** How the pod ended, when it has: its bot container's termination, else a failed init or the pod. */

@@ -42,6 +42,7 @@ import {
   type TradingPolicyObject,
 } from "../resources.ts";
 import { type CredentialsCheck, checkCredentials, type SecretLookup } from "./credentials.ts";
+import type { BotTermination } from "./halt.ts";
 import { grantHaltWatch, type HaltWatchAccess, revokeHaltWatch } from "./halt-watch-access.ts";
 import {
   type BotObservation,
@@ -92,6 +93,8 @@ export interface BotReconcilerDeps {
   logger: Logger;
   now: () => number;
   restartHistory: Map<string, RestartHistory>;
+  /** Per bot, how its last pod ended, kept from the pod's deletion until the bot has a new pod. */
+  goneTerminations: Map<string, BotTermination>;
   /** What was last built per bot, rebuilt only when what it is built from changes. */
   built: Map<string, BuiltState>;
   /**
@@ -134,6 +137,7 @@ export async function reconcileTradingBot(
   const bot = deps.caches.bots.get(key);
   if (!bot) {
     deps.restartHistory.delete(key);
+    deps.goneTerminations.delete(key);
     deps.built.delete(key);
     deps.conflicts.delete(key);
     return undefined;
@@ -202,6 +206,7 @@ function observe(deps: BotReconcilerDeps, key: string, bot: TradingBotObject): B
     killSwitch: botKillSwitch(bot).killSwitch,
     killSwitches: [...caches.killSwitches.values()].map(killSwitchViewOf),
     pod: own(OWNED_KINDS.pods, caches.pods.get(objectKey(namespace, podNameFor(name)))),
+    goneTermination: deps.goneTerminations.get(key),
     owned: {
       serviceAccount: own(
         OWNED_KINDS.serviceAccounts,
