@@ -81,3 +81,30 @@ describe("ccxt adapter pacing", () => {
     await expect(exchange.ticker(SYMBOL)).resolves.toBeDefined();
   });
 });
+
+describe("ccxt adapter markets", () => {
+  it("loads the markets again after a failed load, instead of repeating the first failure", async () => {
+    const sim = await startExchangeSim({
+      seed: "markets",
+      accounts: [{ apiKey: "markets", secret: "markets-secret", balances: { USDT: "1000" } }],
+    });
+    try {
+      const exchange = await createCcxtBinance({
+        mode: "paper",
+        endpoint: sim.url,
+        credentials: { apiKey: "markets", secret: "markets-secret", secretKind: "hmac" },
+        observer: { error() {}, weightUsed() {}, rateLimited() {}, clockResynced() {} },
+      });
+      sim.setFaults({ errorRate5xx: 1, paths: ["/api/v3/exchangeInfo"] });
+      await expect(exchange.market(SYMBOL)).rejects.toMatchObject({ kind: "unavailable" });
+      await expect(exchange.market(SYMBOL)).rejects.toMatchObject({ kind: "unavailable" });
+      const asked = sim.requests({ path: "/api/v3/exchangeInfo" }).length;
+      expect(asked).toBe(2);
+      sim.clearFaults();
+      await expect(exchange.market(SYMBOL)).resolves.toMatchObject({ symbol: SYMBOL });
+      expect(sim.requests({ path: "/api/v3/exchangeInfo" }).length).toBe(3);
+    } finally {
+      await sim.close();
+    }
+  });
+});

@@ -363,12 +363,21 @@ export async function createCcxtBinance(options: CcxtBinanceOptions): Promise<Ex
   }
 
   const marketId = (symbol: string) => exchange.market(symbol).id;
+  let marketsLoadFailed = false;
 
   await call(() => exchange.loadTimeDifference());
 
   return {
     async market(symbol) {
-      const markets = await call(() => exchange.loadMarkets());
+      // ccxt keeps a failed load's promise and hands it to every later call: after a failure, load anew.
+      let markets: Awaited<ReturnType<typeof exchange.loadMarkets>>;
+      try {
+        markets = await call(() => exchange.loadMarkets(marketsLoadFailed));
+        marketsLoadFailed = false;
+      } catch (error) {
+        marketsLoadFailed = true;
+        throw error;
+      }
       const market = markets[symbol];
       if (market === undefined || market.spot !== true) {
         throw new ExchangeFailure("rejected", "UNKNOWN_SYMBOL", `the exchange has no spot market ${symbol}`);
