@@ -53,6 +53,15 @@ async function runtimeExit(namespace: string) {
   );
 }
 
+/** The bot once the operator has recorded its halt and which path stopped trading. */
+const haltRecorded = (namespace: string) =>
+  env.waitForBot(
+    namespace,
+    BOT,
+    (b) => b.status?.phase === "Halted" && b.status.halt?.stoppedBy !== undefined,
+    "Halted, with which path stopped it",
+  );
+
 async function untilNoOpenOrders(uid: string, since: number): Promise<number> {
   await waitFor(() => env.openOrdersAtExchange(uid).length === 0, {
     what: "no open order of the bot at the simulator",
@@ -97,12 +106,7 @@ describe("a bot's own halt watch, with the operator frozen", () => {
     // Back, the operator records that the runtime stopped first, and never starts another pod. It reads
     // that from the runtime's termination message, even when it deletes the pod before its informer has
     // seen the terminated status (both events queued during the freeze): the pod's last state says it.
-    const halted = await env.waitForBot(
-      ns,
-      BOT,
-      (b) => b.status?.phase === "Halted" && b.status.halt?.stoppedBy !== undefined,
-      "Halted, with which path stopped it",
-    );
+    const halted = await haltRecorded(ns);
     expect(halted.status?.halt).toMatchObject({ engaged: true, source: "Spec", stoppedBy: "Runtime" });
     await env.view.waitForPodGone(ns, POD);
     expect((await env.bot(ns, BOT)).status?.halt?.stoppedBy).toBe("Runtime");
@@ -150,12 +154,6 @@ describe("a bot's own halt watch, with the operator frozen", () => {
     } finally {
       env.operator.resume();
     }
-    const halted = await env.waitForBot(
-      ns,
-      BOT,
-      (b) => b.status?.phase === "Halted" && b.status.halt?.stoppedBy !== undefined,
-      "Halted, with which path stopped it",
-    );
-    expect(halted.status?.halt).toMatchObject({ source: "Spec", stoppedBy: "Runtime" });
+    expect((await haltRecorded(ns)).status?.halt).toMatchObject({ source: "Spec", stoppedBy: "Runtime" });
   });
 });
