@@ -59,6 +59,7 @@ build: deps ## Compile TypeScript to dist/ (the bot runtime as one bundle, its S
 lint: deps ## Lint and format-check (Biome) and type-check everything, tests included.
 	npx biome ci .
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p console/web/tsconfig.json
 
 .PHONY: crds
 crds: deps ## Generate crds/, docs/api.md tables and the chart's generated files from their TypeScript sources.
@@ -109,7 +110,7 @@ demo: build cluster-binaries postgres-server ## Run the whole loop locally with 
 ##@ Testing
 
 .PHONY: test
-test: deps build lint crds-check cluster-binaries postgres-server ## Run every check and test suite (what CI runs).
+test: deps build lint crds-check cluster-binaries postgres-server browser ## Run every check and test suite (what CI runs).
 	npx vitest run
 
 .PHONY: test-unit
@@ -137,6 +138,10 @@ cluster-down: deps ## Stop the local control plane and everything it started.
 .PHONY: cluster-status
 cluster-status: deps ## Tell whether the local control plane is up, and how to use it.
 	node test/cluster/cli.ts status
+
+.PHONY: browser
+browser: ## Install Debian's Chromium when it is missing (the console's browser tests drive it with playwright-core).
+	test/console/browser/ensure-chromium.sh
 
 .PHONY: postgres-server
 postgres-server: ## Install Debian's PostgreSQL server when it is missing (used by the tests and the demo).

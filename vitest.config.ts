@@ -15,7 +15,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{api,operator,bot-runtime,exchange-sim,charts,demo}/**/*.test.ts"],
+          include: ["{api,console,operator,bot-runtime,exchange-sim,charts,demo}/**/*.test.ts"],
           testTimeout: 60_000,
         },
       },

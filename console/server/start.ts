@@ -1,0 +1,124 @@
+import { readFileSync } from "node:fs";
+import type { Server } from "node:https";
+import { join } from "node:path";
+import { type Logger, pino } from "pino";
+import { BotFeed } from "../kube/bot-feed.ts";
+import { KubeClient } from "../kube/client.ts";
+import { TradingApi } from "../kube/trading-api.ts";
+import { buildConsoleApp, type RequestLimits } from "./app.ts";
+import { LoginThrottle } from "./login-throttle.ts";
+import { buildMetricsApp, ConsoleMetrics } from "./metrics.ts";
+import { type ConsoleOptions, checkConsoleOptions, isLoopback, parseEndpoint } from "./options.ts";
+import { nextKeyRing, parseSessionKeys, type SessionKeyRing } from "./session-seal.ts";
+import { loadUsers, passwordAuthenticator } from "./users.ts";
+
+// Starts the console: reads its Secrets (users, session keys, TLS), connects to the API server with its
+// own identity, starts the shared TradingBot watch and listens. Session keys and the certificate are
+// read again periodically, so a rotated Secret takes effect without a restart.
+
+export interface RunningConsole {
+  url: string;
+  metricsUrl: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions extends ConsoleOptions {
+  logger?: Logger;
+  limits?: RequestLimits;
+  heartbeatMs?: number;
+  /** How often rotated Secrets (session keys, certificate) are read again. */
+  reloadIntervalMs?: number;
+  /** The clock of sessions and login throttles (tests move it to see a session expire). */
+  now?: () => number;
+}
+
+const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
+
+export async function startConsole(options: StartOptions): Promise<RunningConsole> {
+  checkConsoleOptions(options);
+  const logger = options.logger ?? pino({ name: "tradingbot-console" });
+  const listen = parseEndpoint("listen", options.listen);
+  const metricsListen = parseEndpoint("metrics-listen", options.metricsListen);
+
+  const users = loadUsers(options.usersFile, options.impersonateGroups);
+  let keyRing: SessionKeyRing = nextKeyRing(
+    parseSessionKeys(readFileSync(options.sessionKeysFile, "utf8")),
+    undefined,
+    options.sessionKeyGraceMs,
+    Date.now(),
+  );
+  const readTls = () =>
+    options.tlsDir
+      ? {
+          cert: readFileSync(join(options.tlsDir, "tls.crt"), "utf8"),
+          key: readFileSync(join(options.tlsDir, "tls.key"), "utf8"),
+        }
+      : undefined;
+  const tls = readTls();
+
+  const kube = KubeClient.load(options.kubeconfig);
+  const trading = new TradingApi(kube);
+  const feed = new BotFeed(kube, logger);
+  await feed.start();
+
+  const metrics = new ConsoleMetrics({ processMetrics: true });
+  const app = await buildConsoleApp({
+    logger,
+    allowedOrigins: options.allowedOrigins,
+    trustedProxies: options.trustedProxies,
+    // Browsers drop Secure cookies over plain HTTP; plain HTTP is only ever served on loopback.
+    secureCookies: tls !== undefined || !isLoopback(listen.host),
+    keyRing: () => keyRing,
+    authenticate: passwordAuthenticator(users),
+    throttle: new LoginThrottle(undefined, options.now),
+    metrics,
+    trading,
+    feed,
+    webDir: options.webDir,
+    ...(tls ? { https: tls } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const metricsApp = await buildMetricsApp(metrics);
+
+  let lastTls = tls;
+  const reload = setInterval(() => {
+    try {
+      keyRing = nextKeyRing(
+        parseSessionKeys(readFileSync(options.sessionKeysFile, "utf8")),
+        keyRing,
+        options.sessionKeyGraceMs,
+        Date.now(),
+      );
+      const current = readTls();
+      if (current && (current.cert !== lastTls?.cert || current.key !== lastTls?.key)) {
+        (app.server as Server).setSecureContext(current);
+        lastTls = current;
+        logger.info("serving a renewed certificate");
+      }
+    } catch (error) {
+      logger.error(
+        { err: error },
+        "could not read the rotated session keys or certificate; keeping the previous ones",
+      );
+    }
+  }, options.reloadIntervalMs ?? 30_000);
+  reload.unref();
+
+  await app.listen({ host: listen.host, port: listen.port });
+  await metricsApp.listen({ host: metricsListen.host, port: metricsListen.port });
+  const port = (app.server.address() as { port: number }).port;
+  const metricsPort = (metricsApp.server.address() as { port: number }).port;
+  logger.info({ listen: options.listen, tls: tls !== undefined }, "console serving");
+  return {
+    url: `${tls ? "https" : "http"}://${urlHost(listen.host)}:${port}`,
+    metricsUrl: `http://${urlHost(metricsListen.host)}:${metricsPort}/metrics`,
+    async close() {
+      clearInterval(reload);
+      await Promise.all([app.close(), metricsApp.close()]);
+      await feed.stop();
+      kube.close();
+    },
+  };
+}

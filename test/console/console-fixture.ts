@@ -1,0 +1,119 @@
+import { randomBytes } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pino } from "pino";
+import { consoleRbac } from "../../console/rbac.ts";
+import { hashPassword } from "../../console/server/passwords.ts";
+import { type RunningConsole, type StartOptions, startConsole } from "../../console/server/start.ts";
+import { applyObjects, type ClusterAccess } from "../operator/harness.ts";
+import { clusterContext } from "../support/context.ts";
+import { adminKubeConfig, createTestNamespace, serviceAccountKubeconfig } from "../support/kube.ts";
+import { kubectl } from "../support/kubectl.ts";
+import { createCertificateAuthority, issueCertificate } from "../support/pki.ts";
+
+// The console as the tests run it: as its own ServiceAccount with exactly the RBAC of console/rbac.ts,
+// serving HTTPS with a certificate from a cert-manager-shaped directory, its users and session keys read
+// from files as a Secret would mount them.
+
+export interface Person {
+  name: string;
+  groups: string[];
+  password: string;
+}
+
+export interface TestConsole {
+  running: RunningConsole;
+  /** The certificate authority of the console's serving certificate (PEM). */
+  ca: string;
+  /** Every line the console logged. */
+  logs: string[];
+  /** The console's own credentials (its ServiceAccount's token). */
+  kubeconfig: string;
+  /** The namespace of the console's ServiceAccount. */
+  identityNamespace: string;
+  close(): Promise<void>;
+}
+
+export async function startTestConsole(options: {
+  /** Names the console's RBAC objects and its identity's namespace. */
+  prefix: string;
+  people: Person[];
+  /** The groups the console may impersonate. */
+  groups: string[];
+  workDir: string;
+  /** More options for startConsole (limits, proxies, origins). */
+  extra?: Partial<StartOptions>;
+}): Promise<TestConsole> {
+  const cluster = clusterContext();
+  const access: ClusterAccess = { kubectlPath: cluster.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
+  const adminKc = adminKubeConfig();
+  const { prefix, people, groups, workDir } = options;
+  const identityNs = await createTestNamespace(adminKc, "conid");
+  const identity = {
+    name: prefix,
+    namespace: identityNs.name,
+    serviceAccount: "tradingbot-console",
+    users: people.map((p) => p.name),
+    groups,
+  };
+  await applyObjects(access, consoleRbac(identity));
+  mkdirSync(workDir, { recursive: true });
+  const kubeconfig = join(workDir, "console.kubeconfig");
+  await serviceAccountKubeconfig(adminKc, identityNs.name, identity.serviceAccount, { writeTo: kubeconfig });
+
+  const usersFile = join(workDir, "users.yaml");
+  const entries = await Promise.all(
+    people.map(async (p) => ({
+      username: p.name,
+      passwordHash: await hashPassword(p.password),
+      groups: p.groups,
+    })),
+  );
+  writeFileSync(usersFile, JSON.stringify({ users: entries }), { mode: 0o600 });
+  const sessionKeysFile = join(workDir, "session-keys");
+  writeFileSync(sessionKeysFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
+  const pki = join(workDir, "pki");
+  const tlsDir = join(workDir, "tls");
+  mkdirSync(pki, { recursive: true });
+  mkdirSync(tlsDir, { recursive: true });
+  const authority = await createCertificateAuthority(pki, "console test CA");
+  const serving = await issueCertificate(authority, pki, {
+    name: "console",
+    commonName: "console",
+    ipAddresses: ["127.0.0.1"],
+    usage: "server",
+  });
+  copyFileSync(serving.certPath, join(tlsDir, "tls.crt"));
+  copyFileSync(serving.keyPath, join(tlsDir, "tls.key"));
+
+  const logs: string[] = [];
+  const running = await startConsole({
+    listen: "127.0.0.1:0",
+    tlsDir,
+    usersFile,
+    sessionKeysFile,
+    sessionKeyGraceMs: 3_600_000,
+    allowedOrigins: [],
+    trustedProxies: 0,
+    kubeconfig,
+    impersonateGroups: groups,
+    metricsListen: "127.0.0.1:0",
+    logger: pino({ level: "info" }, { write: (line: string) => logs.push(line) }),
+    ...options.extra,
+  });
+  return {
+    running,
+    ca: readFileSync(authority.certPath, "utf8"),
+    logs,
+    kubeconfig,
+    identityNamespace: identityNs.name,
+    async close() {
+      await running.close();
+      await identityNs.cleanup();
+      for (const kind of ["ClusterRoleBinding", "ClusterRole"]) {
+        await kubectl(["delete", kind, prefix, "--ignore-not-found"], { allowFailure: true });
+      }
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
