@@ -46,6 +46,7 @@ async function demo(options: DemoOptions): Promise<number> {
   }
   progress(`up in ${formatSeconds(Date.now() - started)}; kubeconfig: ${stack.kubeconfigPath}`);
   progress(`logs of every component: ${relative(process.cwd(), stack.workDir) || "."}/`);
+  say(`console: ${stack.console.url}  user: ${stack.console.user}  password: ${stack.console.password}`);
 
   let exitCode = 0;
   try {

@@ -11,6 +11,7 @@ describe("the tour's narration", () => {
       "halt",
       "audit",
       "resume",
+      "console",
       "operatorDown",
       "fleetHalt",
       "release",
@@ -20,7 +21,7 @@ describe("the tour's narration", () => {
 
   it("numbers each step's heading, underlines it and says what it checks", () => {
     expect(stepHeading("halt").split("\n")).toEqual([
-      "Step 5/11: Halt one bot with kubectl patch",
+      "Step 5/12: Halt one bot with kubectl patch",
       "==========================================",
       `Checks: ${TOUR_STEPS.halt.checks}`,
     ]);

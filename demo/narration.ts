@@ -36,6 +36,11 @@ export const TOUR_STEPS = {
     heading: "Resume",
     checks: "engaged: false again: the bot is Ready and places new orders",
   },
+  console: {
+    heading: "Halt from the console",
+    checks:
+      "the demo user halts the grid bot through the console's HTTP API: kubectl shows it halted by demo, its orders cancelled; resumed the same way",
+  },
   operatorDown: {
     heading: "Halt with the operator stopped",
     checks:

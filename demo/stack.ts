@@ -16,10 +16,13 @@ import {
   startPostgres,
 } from "../test/postgres/index.ts";
 import { isProcessAlive } from "../test/support/processes.ts";
+import { type DemoConsole, startDemoConsole } from "./console.ts";
 import type { DemoOptions } from "./options.ts";
 
 export interface DemoStack {
   env: TradingEnvironment;
+  /** The web console, and the one person who may log in to it. */
+  console: DemoConsole;
   /** The cluster's admin kubeconfig, for the user's kubectl. */
   kubeconfigPath: string;
   /** The kubectl the demo runs (built with the control plane, or found on PATH). */
@@ -106,9 +109,11 @@ export async function startDemoStack(
   let controlPlane: ControlPlane | undefined;
   let postgres: PostgresServer | undefined;
   let env: TradingEnvironment | undefined;
+  let demoConsole: DemoConsole | undefined;
   const stop = async () => {
     const running = env;
     const steps: [string, (() => Promise<unknown>) | undefined][] = [
+      ["the console", demoConsole?.stop],
       [
         "the fleet KillSwitch",
         running &&
@@ -181,7 +186,22 @@ export async function startDemoStack(
       operatorArgs: options.cluster.kind === "local" ? ["--kill-switch-status"] : [],
       log,
     });
-    return { env, kubeconfigPath: access.kubeconfigPath, kubectlPath: access.kubectlPath, workDir, stop };
+    progress("starting the console");
+    demoConsole = await startDemoConsole({
+      env,
+      name: options.name,
+      workDir,
+      botNamespace: options.namespaces.trading,
+      log,
+    });
+    return {
+      env,
+      console: demoConsole,
+      kubeconfigPath: access.kubeconfigPath,
+      kubectlPath: access.kubectlPath,
+      workDir,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

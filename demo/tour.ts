@@ -14,6 +14,7 @@ import {
   patchBotKillSwitchArgs,
   releaseFleetArgs,
 } from "./commands.ts";
+import { ConsoleSession } from "./console.ts";
 import {
   botKey,
   demoFleet,
@@ -299,7 +300,60 @@ export async function runTour(context: TourContext): Promise<void> {
   say(indent(ordersTable(newOrders)));
   say(checkPassed(`Ready again ${formatSeconds(Date.now() - resumed)} after the patch, trading`));
 
-  // 8. The second halt path: the operator cannot act, the bot's own watch halts it.
+  // 8. Halt from the console: the same patch, made by the console as the person who logged in.
+  step("console");
+  const { url: consoleUrl, user: consoleUser, password: consolePassword } = stack.console;
+  const botApi = `/api/bots/${featured.namespace}/${featured.name}`;
+  const viaConsole = new ConsoleSession(consoleUrl);
+  say(
+    commandEcho(
+      `curl -c cookies -H 'content-type: application/json' -d '{"username":"${consoleUser}","password":"…"}' ${consoleUrl}/api/login`,
+    ),
+  );
+  await viaConsole.login(consoleUser, consolePassword);
+  const consoleReason = "halted from the console in the tour";
+  say(
+    commandEcho(
+      `curl -b cookies -H "x-csrf-token: $CSRF_TOKEN" -H 'content-type: application/json' -d '{"reason":"${consoleReason}"}' ${consoleUrl}${botApi}/halt`,
+    ),
+  );
+  const consoleHalt = Date.now();
+  const haltAnswer = await viaConsole.post(`${botApi}/halt`, { reason: consoleReason });
+  check(
+    haltAnswer.status === 200,
+    `the console answered the halt with ${haltAnswer.status}: ${JSON.stringify(haltAnswer.json)}`,
+  );
+  await waitFor(() => openOrders(featured).length === 0, {
+    what: `no open order of ${botKey(featured)} after the console's halt`,
+    timeoutMs: 30_000,
+  });
+  const consoleCancelMs = Date.now() - consoleHalt;
+  const haltedByConsole = await env.waitForBot(
+    featured.namespace,
+    featured.name,
+    (bot) => bot.status?.phase === "Halted" && bot.status.halt?.by !== undefined,
+    "Halted, with who halted it",
+  );
+  await kubectl(["get", "tb", featured.name, "-n", featured.namespace, "-o", "jsonpath={.status.halt}"]);
+  check(
+    haltedByConsole.status?.halt?.by === consoleUser && haltedByConsole.status.halt.reason === consoleReason,
+    `status.halt says ${JSON.stringify(haltedByConsole.status?.halt)}, not the console's ${consoleUser} and its reason`,
+  );
+  say(
+    commandEcho(
+      `curl -b cookies -H "x-csrf-token: $CSRF_TOKEN" -H 'content-type: application/json' -d '{}' ${consoleUrl}${botApi}/resume`,
+    ),
+  );
+  const resumeAnswer = await viaConsole.post(`${botApi}/resume`, {});
+  check(resumeAnswer.status === 200, `the console answered the resume with ${resumeAnswer.status}`);
+  await env.waitForBot(featured.namespace, featured.name, isReady, "Ready again", 60_000);
+  say(
+    checkPassed(
+      `orders cancelled ${formatSeconds(consoleCancelMs)} after the console's answer; status.halt.by: ${consoleUser}; Ready again after the console's resume`,
+    ),
+  );
+
+  // 9. The second halt path: the operator cannot act, the bot's own watch halts it.
   step("operatorDown");
   const frozenOpen = await waitFor(
     () => {
@@ -371,7 +425,7 @@ export async function runTour(context: TourContext): Promise<void> {
     ),
   );
 
-  // 9. Fleet halt
+  // 10. Fleet halt
   step("fleetHalt");
   const [tradingBots, researchBots] = [
     fleet.filter((bot) => bot.namespace === options.namespaces.trading),
@@ -454,7 +508,7 @@ export async function runTour(context: TourContext): Promise<void> {
   );
   say(checkPassed(`the ${researchBots.length} bots of ${options.namespaces.research} kept trading`));
 
-  // 10. Release
+  // 11. Release
   step("release");
   await kubectl(releaseFleetArgs(fleetSwitch.name));
   const released = Date.now();
@@ -469,7 +523,7 @@ export async function runTour(context: TourContext): Promise<void> {
     ),
   );
 
-  // 11. Teardown: the bots go first, while the operator runs to stop their pods and cancel their orders.
+  // 12. Teardown: the bots go first, while the operator runs to stop their pods and cancel their orders.
   step("teardown");
   await kubectl(["delete", "namespace", ...namespaces, "--wait=false"]);
   await deleteBotNamespaces(env.cluster, namespaces, 120_000);

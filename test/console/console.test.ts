@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessObjects } from "../../api/access/policies.ts";
@@ -12,7 +13,7 @@ import { adminKubeConfig, createTestNamespace, type TestNamespace } from "../sup
 import { kubectl } from "../support/kubectl.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { ConsoleClient } from "./console-client.ts";
-import { startTestConsole, type TestConsole } from "./console-fixture.ts";
+import { type LocalConsole, startLocalConsole } from "./local-console.ts";
 
 // The console against the real API server, running as its own ServiceAccount with exactly the RBAC of
 // console/rbac.ts, serving HTTPS with a certificate from a cert-manager-shaped directory. People log in
@@ -35,7 +36,7 @@ let ns: TestNamespace;
 let otherNs: TestNamespace;
 let identityNamespace: string;
 let consoleKubeconfig: string;
-let consoleUnderTest: TestConsole;
+let consoleUnderTest: LocalConsole;
 let running: RunningConsole;
 let ca: string;
 const killSwitchName = `${prefix}-desk`;
@@ -108,13 +109,16 @@ beforeAll(async () => {
     { what: "the TradingBots to be admitted", timeoutMs: 60_000 },
   );
 
-  consoleUnderTest = await startTestConsole({
+  consoleUnderTest = await startLocalConsole({
+    access,
+    adminKubeConfig: adminKc,
     prefix,
     people: Object.values(people),
     groups: Object.values(groups),
     workDir,
   });
-  ({ running, ca, logs } = consoleUnderTest);
+  ({ running, logs } = consoleUnderTest);
+  ca = consoleUnderTest.ca as string;
   consoleKubeconfig = consoleUnderTest.kubeconfig;
   identityNamespace = consoleUnderTest.identityNamespace;
 
@@ -148,6 +152,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await consoleUnderTest?.close();
+  rmSync(workDir, { recursive: true, force: true });
   await kubectl(["delete", "killswitch", killSwitchName, "--ignore-not-found"], { allowFailure: true });
   await Promise.all([ns?.cleanup(), otherNs?.cleanup()]);
   const clusterScoped = [

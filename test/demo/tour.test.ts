@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TOUR_ORDER, TOUR_STEPS } from "../../demo/narration.ts";
@@ -52,7 +52,7 @@ function runTour(): Promise<{ code: number | null; output: string }> {
 
 describe("make demo DEMO=tour", () => {
   it(
-    "narrates every step (apply, trade, halt, audit, resume, halt with the operator stopped, fleet halt, release, teardown) and exits 0",
+    "narrates every step (apply, trade, halt, audit, resume, halt from the console, halt with the operator stopped, fleet halt, release, teardown) and exits 0",
     async () => {
       const { code, output } = await runTour();
       expect(code, output).toBe(0);
@@ -62,6 +62,15 @@ describe("make demo DEMO=tour", () => {
       expect(output).not.toContain("FAILED");
       expect(output).toContain("The tour passed in");
       expect(output).not.toContain(postgresContext().password);
+      // The console's one person: its password is printed once, and appears in no log of the demo's.
+      const password = /^console: http:\/\/127\.0\.0\.1:\d+ {2}user: demo {2}password: (\S+)$/m.exec(
+        output,
+      )?.[1];
+      expect(password, output).toBeDefined();
+      expect(output.split(password as string)).toHaveLength(2);
+      const consoleLog = readFileSync(join(REPO_ROOT, ".local", prefix, "console", "console.log"), "utf8");
+      expect(consoleLog).toContain(`"route":"/api/login"`);
+      expect(consoleLog).not.toContain(password as string);
       // Its state folder (component logs) is kept only when it fails.
       rmSync(join(REPO_ROOT, ".local", prefix), { recursive: true, force: true });
     },

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { SAMPLE_GRID_BOT, type TradingEnvironment } from "../../e2e/environment.
 import { isReady, patchKillSwitch, startSuiteEnvironment } from "../../e2e/suite-environment.ts";
 import { REPO_ROOT } from "../../operator/harness.ts";
 import { waitFor } from "../../support/wait-for.ts";
-import { type Person, startTestConsole, type TestConsole } from "../console-fixture.ts";
+import { type LocalConsole, type Person, startLocalConsole } from "../local-console.ts";
 
 // The console in a real browser: Debian's Chromium driven by playwright-core, the page served by the
 // console as it is built (dist/console/web), the console running as its own ServiceAccount with its real
@@ -47,10 +48,11 @@ const people = {
 let env: TradingEnvironment;
 let ns: string;
 let botUid: string;
-let console_: TestConsole;
+let console_: LocalConsole;
 let browser: Browser;
 let clock = { offsetMs: 0 };
 const contexts: BrowserContext[] = [];
+const workDir = join(REPO_ROOT, ".local", `test-console-ui-${tag}`);
 
 /** A browser of its own (cookies, and the client address it comes from through the trusted proxy). */
 async function newPage(clientIp: string): Promise<Page> {
@@ -145,11 +147,13 @@ beforeAll(async () => {
   await tradingAgain();
 
   clock = { offsetMs: 0 };
-  console_ = await startTestConsole({
+  console_ = await startLocalConsole({
+    access: env.cluster,
+    adminKubeConfig: env.adminKubeConfig,
     prefix,
     people: Object.values(people),
     groups: [halters, leads],
-    workDir: join(REPO_ROOT, ".local", `test-console-ui-${tag}`),
+    workDir,
     extra: {
       webDir: join(REPO_ROOT, "dist", "console", "web"),
       trustedProxies: 1,
@@ -163,6 +167,7 @@ afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await console_?.close();
+  rmSync(workDir, { recursive: true, force: true });
   for (const [kind, name] of [
     ["ClusterRoleBinding", `${halters}-halter`],
     ["ClusterRoleBinding", `${leads}-killswitch-creator`],

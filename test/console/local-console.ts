@@ -1,19 +1,19 @@
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { consoleRbac } from "../../console/rbac.ts";
 import { hashPassword } from "../../console/server/passwords.ts";
 import { type RunningConsole, type StartOptions, startConsole } from "../../console/server/start.ts";
-import { applyObjects, type ClusterAccess } from "../operator/harness.ts";
-import { clusterContext } from "../support/context.ts";
-import { adminKubeConfig, createTestNamespace, serviceAccountKubeconfig } from "../support/kube.ts";
-import { kubectl } from "../support/kubectl.ts";
+import { applyObjects, type ClusterAccess, kubectlRun } from "../operator/harness.ts";
+import { createTestNamespace, serviceAccountKubeconfig } from "../support/kube.ts";
 import { createCertificateAuthority, issueCertificate } from "../support/pki.ts";
 
-// The console as the tests run it: as its own ServiceAccount with exactly the RBAC of console/rbac.ts,
-// serving HTTPS with a certificate from a cert-manager-shaped directory, its users and session keys read
-// from files as a Secret would mount them.
+// The console as the tests, the demo and the benchmarks run it: as its own ServiceAccount with exactly the
+// RBAC of console/rbac.ts, its users and session keys read from files as a Secret would mount them, serving
+// HTTPS with a certificate from a cert-manager-shaped directory (or plain HTTP, which it allows only on
+// loopback).
 
 export interface Person {
   name: string;
@@ -21,10 +21,10 @@ export interface Person {
   password: string;
 }
 
-export interface TestConsole {
+export interface LocalConsole {
   running: RunningConsole;
-  /** The certificate authority of the console's serving certificate (PEM). */
-  ca: string;
+  /** The certificate authority of the console's serving certificate (PEM); undefined over plain HTTP. */
+  ca: string | undefined;
   /** Every line the console logged. */
   logs: string[];
   /** The console's own credentials (its ServiceAccount's token). */
@@ -34,20 +34,22 @@ export interface TestConsole {
   close(): Promise<void>;
 }
 
-export async function startTestConsole(options: {
+export async function startLocalConsole(options: {
+  access: ClusterAccess;
+  adminKubeConfig: KubeConfig;
   /** Names the console's RBAC objects and its identity's namespace. */
   prefix: string;
   people: Person[];
   /** The groups the console may impersonate. */
   groups: string[];
   workDir: string;
+  /** Plain HTTP on loopback instead of HTTPS. */
+  plainHttp?: boolean;
   /** More options for startConsole (limits, proxies, origins). */
   extra?: Partial<StartOptions>;
-}): Promise<TestConsole> {
-  const cluster = clusterContext();
-  const access: ClusterAccess = { kubectlPath: cluster.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
-  const adminKc = adminKubeConfig();
-  const { prefix, people, groups, workDir } = options;
+}): Promise<LocalConsole> {
+  const { access, prefix, people, groups, workDir } = options;
+  const adminKc = options.adminKubeConfig;
   const identityNs = await createTestNamespace(adminKc, "conid");
   const identity = {
     name: prefix,
@@ -72,24 +74,12 @@ export async function startTestConsole(options: {
   writeFileSync(usersFile, JSON.stringify({ users: entries }), { mode: 0o600 });
   const sessionKeysFile = join(workDir, "session-keys");
   writeFileSync(sessionKeysFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
-  const pki = join(workDir, "pki");
-  const tlsDir = join(workDir, "tls");
-  mkdirSync(pki, { recursive: true });
-  mkdirSync(tlsDir, { recursive: true });
-  const authority = await createCertificateAuthority(pki, "console test CA");
-  const serving = await issueCertificate(authority, pki, {
-    name: "console",
-    commonName: "console",
-    ipAddresses: ["127.0.0.1"],
-    usage: "server",
-  });
-  copyFileSync(serving.certPath, join(tlsDir, "tls.crt"));
-  copyFileSync(serving.keyPath, join(tlsDir, "tls.key"));
+  const tls = options.plainHttp ? undefined : await servingCertificate(workDir);
 
   const logs: string[] = [];
   const running = await startConsole({
     listen: "127.0.0.1:0",
-    tlsDir,
+    ...(tls ? { tlsDir: tls.dir } : {}),
     usersFile,
     sessionKeysFile,
     sessionKeyGraceMs: 3_600_000,
@@ -103,7 +93,7 @@ export async function startTestConsole(options: {
   });
   return {
     running,
-    ca: readFileSync(authority.certPath, "utf8"),
+    ca: tls?.ca,
     logs,
     kubeconfig,
     identityNamespace: identityNs.name,
@@ -111,9 +101,26 @@ export async function startTestConsole(options: {
       await running.close();
       await identityNs.cleanup();
       for (const kind of ["ClusterRoleBinding", "ClusterRole"]) {
-        await kubectl(["delete", kind, prefix, "--ignore-not-found"], { allowFailure: true });
+        await kubectlRun(access, ["delete", kind, prefix, "--ignore-not-found"]).catch(() => {});
       }
-      rmSync(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A certificate for 127.0.0.1 in a cert-manager-shaped directory, and the authority that signed it. */
+async function servingCertificate(workDir: string): Promise<{ dir: string; ca: string }> {
+  const pki = join(workDir, "pki");
+  const dir = join(workDir, "tls");
+  mkdirSync(pki, { recursive: true });
+  mkdirSync(dir, { recursive: true });
+  const authority = await createCertificateAuthority(pki, "console test CA");
+  const serving = await issueCertificate(authority, pki, {
+    name: "console",
+    commonName: "console",
+    ipAddresses: ["127.0.0.1"],
+    usage: "server",
+  });
+  copyFileSync(serving.certPath, join(dir, "tls.crt"));
+  copyFileSync(serving.keyPath, join(dir, "tls.key"));
+  return { dir, ca: readFileSync(authority.certPath, "utf8") };
 }
