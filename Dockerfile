@@ -3,6 +3,8 @@
 #   tradingbot-operator  the operator (the Helm chart's Deployment)
 #   bot-runtime          what every bot pod runs (the operator sets command ["bot-runtime"])
 #   exchange-sim         the paper exchange of the demo and of the kind end-to-end test
+# and the web console, `node dist/console/main.js` (the chart's console Deployment), with its page in
+# dist/console/web/.
 # Build: make image (docker build -t ghcr.io/botops/tradingbot-operator:<version> .). It runs as uid 65532
 # and needs nothing writable but /tmp, so it works with a read-only root filesystem.
 
@@ -21,7 +23,9 @@ COPY api/ api/
 COPY operator/ operator/
 COPY bot-runtime/ bot-runtime/
 COPY exchange-sim/ exchange-sim/
+COPY console/ console/
 RUN npm run build \
+  && test -f dist/console/main.js && test -f dist/console/web/index.html \
   && chmod 0755 dist/operator/main.js dist/bot-runtime/main.js dist/exchange-sim/main.js
 
 # --- production dependencies only --------------------------------------------------------------------------

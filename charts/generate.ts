@@ -9,6 +9,7 @@
 //                                          config/grafana/tradingbot-operator.json
 //   api/access/policies.ts              -> charts/tradingbot-operator/files/access.yaml,
 //                                          config/access/ (ClusterRoles for people, admission policies)
+//   console/rbac.ts                     -> charts/tradingbot-operator/files/console-rbac.yaml
 // `--check` writes nothing and fails when a file differs from what would be written, or when the chart's
 // crds/ holds a file that crds/ does not.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { dump } from "js-yaml";
 import { accessObjects } from "../api/access/policies.ts";
 import { DEFAULT_TRADING_POLICY } from "../api/access/trading-policy.ts";
 import { API_VERSION, RUNTIME_STATUS_PORT, TRADING_POLICY } from "../api/v1alpha1/index.ts";
+import { consoleRbac } from "../console/rbac.ts";
 import { HALT_WATCH_CLUSTER_RULES } from "../operator/desired-state/bot-halt-watch-access.ts";
 import { BOT_APP_NAME, LABELS, MANAGED_BY_VALUE } from "../operator/names.ts";
 import {
@@ -205,6 +207,32 @@ function accessFiles(): GeneratedFile[] {
   ];
 }
 
+/** Stand for the configured users and groups in the console's impersonate rules (files/console-rbac.yaml). */
+export const CONSOLE_USERS_PLACEHOLDER = "CONSOLE-USERS";
+export const CONSOLE_GROUPS_PLACEHOLDER = "CONSOLE-GROUPS";
+
+function consoleRbacFile(): string {
+  const clusterRole = consoleRbac({
+    name: "console",
+    namespace: "console",
+    serviceAccount: "console",
+    users: [CONSOLE_USERS_PLACEHOLDER],
+    groups: [CONSOLE_GROUPS_PLACEHOLDER],
+  }).find((object) => object.kind === "ClusterRole") as { rules: unknown[] } | undefined;
+  if (!clusterRole) throw new Error("console/rbac.ts returned no ClusterRole");
+  return (
+    header("console/rbac.ts") +
+    "# The console's ClusterRole rules. templates/console/rbac.yaml renders them with the resourceNames\n" +
+    `# ${CONSOLE_USERS_PLACEHOLDER} and ${CONSOLE_GROUPS_PLACEHOLDER} replaced by the configured users and groups, and leaves a\n` +
+    "# rule out when there are none (RBAC reads an empty resourceNames as every name).\n" +
+    yaml({
+      usersPlaceholder: CONSOLE_USERS_PLACEHOLDER,
+      groupsPlaceholder: CONSOLE_GROUPS_PLACEHOLDER,
+      rules: clusterRole.rules,
+    })
+  );
+}
+
 /** Every file this generator owns, with the content it must have. */
 export function generatedChartFiles(root = REPO_ROOT): GeneratedFile[] {
   const crds = readdirSync(join(root, CRDS_DIR))
@@ -227,6 +255,7 @@ export function generatedChartFiles(root = REPO_ROOT): GeneratedFile[] {
     ...configPrometheusFiles(),
     { path: "config/grafana/tradingbot-operator.json", content: dashboard },
     ...accessFiles(),
+    { path: `${CHART_DIR}/files/console-rbac.yaml`, content: consoleRbacFile() },
   ];
 }
 
@@ -260,7 +289,9 @@ if (import.meta.main) {
       );
       process.exit(1);
     }
-    console.log("the chart's CRDs, RBAC rules, alerts and dashboard match their sources");
+    console.log(
+      "the chart's CRDs, RBAC rules (the operator's and the console's), alerts and dashboard match their sources",
+    );
   } else {
     for (const orphan of orphanedChartCrds()) {
       rmSync(join(REPO_ROOT, orphan));

@@ -91,6 +91,7 @@ export async function startDemoConsole(options: {
     plainHttp: true,
     extra: {
       webDir: join(REPO_ROOT, "dist", "console", "web"),
+      databaseCredentials: env.database.consoleCredentials,
       logger: pino({ level: "info" }, pino.destination({ dest: logFile, sync: true })),
     },
   });
@@ -137,6 +138,12 @@ export class ConsoleSession {
       .map((cookie) => cookie.split(";")[0])
       .join("; ");
     this.#csrfToken = body.csrfToken ?? "";
+  }
+
+  /** GETs as the logged-in person; resolves to the status and the answer. */
+  async get(path: string): Promise<{ status: number; json: unknown }> {
+    const response = await fetch(`${this.#url}${path}`, { headers: { cookie: this.#cookie } });
+    return { status: response.status, json: await response.json() };
   }
 
   /** POSTs as the logged-in person; resolves to the status and the answer. */

@@ -38,6 +38,14 @@ describe("command-line flags", () => {
     expect(() => parseAuditVerifyFlags(["--bot", "no-slash"])).toThrow(/NAMESPACE\/NAME/);
   });
 
+  it("name the console's read-only role for migrate by role or by its Secret, not both", () => {
+    expect(parseMigrateFlags(["--console-role", "console_reader"]).consoleRole).toBe("console_reader");
+    expect(parseMigrateFlags(["--console-credentials", "/s"]).consoleCredentials).toBe("/s");
+    expect(() => parseMigrateFlags(["--console-role", "a", "--console-credentials", "/s"])).toThrow(
+      /not both/,
+    );
+  });
+
   it("read --bot NAMESPACE/NAME for audit verify", () => {
     expect(parseAuditVerifyFlags(["--bot", "trading/grid-btc"]).bot).toEqual({
       namespace: "trading",

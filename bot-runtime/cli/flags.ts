@@ -19,6 +19,7 @@ export const USAGE = `usage:
                   [--termination-log FILE] [--listen HOST:PORT] [--tick-interval-ms N]
                   [--halt-watch DIR]
   bot-runtime migrate [--database-credentials DIR] [--grant-to ROLE | --trading-credentials DIR]
+                      [--console-role ROLE | --console-credentials DIR]
   bot-runtime audit verify [--database-credentials DIR] [--bot NAMESPACE/NAME]`;
 
 /** The option names of the flags the operator passes, from the shared contract (`--config` → `config`). */
@@ -43,6 +44,9 @@ export type MigrateFlags = {
   databaseCredentials: string;
   grantTo?: string;
   tradingCredentials?: string;
+  /** The console's read-only role: an existing role, or the `user` of its Secret (created when missing). */
+  consoleRole?: string;
+  consoleCredentials?: string;
 };
 
 export type AuditVerifyFlags = { databaseCredentials: string; bot?: { namespace: string; name: string } };
@@ -99,15 +103,24 @@ export function parseMigrateFlags(args: readonly string[]): MigrateFlags {
     [FLAG.databaseCredentials]: { type: "string" },
     "grant-to": { type: "string" },
     [FLAG.tradingCredentials]: { type: "string" },
+    "console-role": { type: "string" },
+    "console-credentials": { type: "string" },
   });
   const tradingCredentials = values[FLAG.tradingCredentials];
   if (values["grant-to"] !== undefined && tradingCredentials !== undefined) {
     throw new UsageError(`give --grant-to ROLE or ${RUNTIME_FLAGS.tradingCredentials} DIR, not both`);
   }
+  const consoleRole = values["console-role"];
+  const consoleCredentials = values["console-credentials"];
+  if (consoleRole !== undefined && consoleCredentials !== undefined) {
+    throw new UsageError("give --console-role ROLE or --console-credentials DIR, not both");
+  }
   return {
     databaseCredentials: values[FLAG.databaseCredentials] ?? BOT_CONTAINER_PATHS.migrationCredentialsDir,
     ...(values["grant-to"] === undefined ? {} : { grantTo: values["grant-to"] }),
     ...(tradingCredentials === undefined ? {} : { tradingCredentials }),
+    ...(consoleRole === undefined ? {} : { consoleRole }),
+    ...(consoleCredentials === undefined ? {} : { consoleCredentials }),
   };
 }
 

@@ -4,13 +4,14 @@ import { BOT_CONTAINER_PATHS } from "../../api/v1alpha1/runtime-config.ts";
 import { CredentialsError, readDatabaseCredentials } from "../config/credentials.ts";
 import type { Logger } from "../observability/logger.ts";
 import { isConnectionError, poolConfig } from "../store/database.ts";
-import { loadMigrations, migrate, type TradingRole } from "../store/migrate.ts";
+import { type ConsoleRole, loadMigrations, migrate, type TradingRole } from "../store/migrate.ts";
 import type { MigrateFlags } from "./flags.ts";
 
 // `bot-runtime migrate`, run with the privileged role (the init step of a bot pod, or by hand). Which role
 // to grant the runtime's privileges to: --grant-to ROLE, or the `user` of the trading role's Secret given
 // with --trading-credentials DIR (then a missing role is created with that Secret's password), or by
-// default the bot's database Secret where the operator mounts it, when that folder exists.
+// default the bot's database Secret where the operator mounts it, when that folder exists. The console's
+// read-only role likewise: --console-role ROLE, or the `user` of --console-credentials DIR.
 
 const CONNECT_ATTEMPTS = 30;
 
@@ -20,6 +21,7 @@ export async function runMigrate(
   registerSecret: (value: string) => void,
 ): Promise<number> {
   let tradingRole: TradingRole | undefined;
+  let consoleRole: ConsoleRole | undefined;
   let client: pg.Client | undefined;
   try {
     const credentials = readDatabaseCredentials(flags.databaseCredentials);
@@ -35,6 +37,20 @@ export async function runMigrate(
       const trading = readDatabaseCredentials(tradingDir);
       registerSecret(trading.password);
       tradingRole = { name: trading.user, password: trading.password };
+    }
+    if (flags.consoleRole !== undefined) {
+      consoleRole = { name: flags.consoleRole };
+    } else if (flags.consoleCredentials !== undefined) {
+      const reader = readDatabaseCredentials(flags.consoleCredentials);
+      registerSecret(reader.password);
+      consoleRole = { name: reader.user, password: reader.password };
+    }
+    if (consoleRole !== undefined && [credentials.user, tradingRole?.name].includes(consoleRole.name)) {
+      log.error(
+        { event: "migrate_failed" },
+        `the console's role (${consoleRole.name}) must be a role of its own, neither the migration role nor the trading role: it gets read access only`,
+      );
+      return 2;
     }
     if (tradingRole?.name === credentials.user) {
       log.error(
@@ -59,7 +75,7 @@ export async function runMigrate(
         await new Promise((resolve) => setTimeout(resolve, 2_000));
       }
     }
-    const report = await migrate(client, loadMigrations(), tradingRole);
+    const report = await migrate(client, loadMigrations(), tradingRole, consoleRole);
     if (tradingRole === undefined) {
       log.warn(
         { event: "migrate_no_grants" },

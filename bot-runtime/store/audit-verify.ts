@@ -46,35 +46,32 @@ export async function verifyAuditChains(
   );
   const reports: ChainReport[] = [];
   for (const chain of chains.rows) {
-    const anchorRow = await client.query<{ through_seq: string; through_hash: string }>(
-      `SELECT through_seq, through_hash FROM ${SCHEMA}.audit_prune WHERE bot_uid = $1 ORDER BY through_seq DESC LIMIT 1`,
-      [chain.bot_uid],
-    );
-    let anchor: ChainAnchor | undefined =
-      anchorRow.rows[0] === undefined
-        ? undefined
-        : { throughSeq: Number(anchorRow.rows[0].through_seq), hash: anchorRow.rows[0].through_hash };
-    let checked = 0;
-    let verdict: ChainVerdict | undefined;
-    for (;;) {
-      const page = await client.query<AuditRow>(
-        `SELECT id, bot_namespace, bot_name, bot_uid, seq, at, event, payload, prev_hash, row_hash
-           FROM ${SCHEMA}.audit_log WHERE bot_uid = $1 AND seq > $2 ORDER BY seq LIMIT ${PAGE_ROWS}`,
-        [chain.bot_uid, anchor?.throughSeq ?? 0],
-      );
-      const pageVerdict = verifyChain(page.rows.map(toStored), anchor);
-      checked += pageVerdict.rows;
-      if (!pageVerdict.intact) {
-        verdict = { ...pageVerdict, rows: checked };
-        break;
-      }
-      anchor = pageVerdict.end;
-      if (page.rows.length < PAGE_ROWS) {
-        verdict = { ...pageVerdict, rows: checked };
-        break;
-      }
-    }
+    const verdict = await verifyAuditChain(client, chain.bot_uid);
     reports.push({ namespace: chain.bot_namespace, name: chain.bot_name, uid: chain.bot_uid, verdict });
   }
   return reports;
+}
+
+/** Checks one bot's chain (keyed by its TradingBot's uid), from where pruning left it, page by page. */
+export async function verifyAuditChain(client: pg.ClientBase, botUid: string): Promise<ChainVerdict> {
+  const anchorRow = await client.query<{ through_seq: string; through_hash: string }>(
+    `SELECT through_seq, through_hash FROM ${SCHEMA}.audit_prune WHERE bot_uid = $1 ORDER BY through_seq DESC LIMIT 1`,
+    [botUid],
+  );
+  let anchor: ChainAnchor | undefined =
+    anchorRow.rows[0] === undefined
+      ? undefined
+      : { throughSeq: Number(anchorRow.rows[0].through_seq), hash: anchorRow.rows[0].through_hash };
+  let checked = 0;
+  for (;;) {
+    const page = await client.query<AuditRow>(
+      `SELECT id, bot_namespace, bot_name, bot_uid, seq, at, event, payload, prev_hash, row_hash
+         FROM ${SCHEMA}.audit_log WHERE bot_uid = $1 AND seq > $2 ORDER BY seq LIMIT ${PAGE_ROWS}`,
+      [botUid, anchor?.throughSeq ?? 0],
+    );
+    const pageVerdict = verifyChain(page.rows.map(toStored), anchor);
+    checked += pageVerdict.rows;
+    if (!pageVerdict.intact || page.rows.length < PAGE_ROWS) return { ...pageVerdict, rows: checked };
+    anchor = pageVerdict.end;
+  }
 }

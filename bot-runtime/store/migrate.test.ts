@@ -1,6 +1,8 @@
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
+  CONSOLE_READABLE_TABLES,
+  consoleRoleGrants,
   latestVersion,
   loadMigrations,
   quoteIdentifier,
@@ -35,6 +37,17 @@ describe("migrations", () => {
       'REVOKE ALL ON tradingbot.risk_latches FROM "bot_trader"',
       'GRANT SELECT, INSERT ON tradingbot.risk_latches TO "bot_trader"',
     ]);
+  });
+
+  it("grant the console's role SELECT and schema USAGE only, after revoking whatever it held", () => {
+    const grants = consoleRoleGrants("console_reader");
+    const given = grants.filter((statement) => statement.startsWith("GRANT"));
+    expect(given).toEqual([
+      'GRANT USAGE ON SCHEMA tradingbot TO "console_reader"',
+      `GRANT SELECT ON ${CONSOLE_READABLE_TABLES.map((table) => `tradingbot.${table}`).join(", ")} TO "console_reader"`,
+    ]);
+    expect(CONSOLE_READABLE_TABLES).not.toContain("bot_state");
+    expect(grants.slice(0, 4).every((statement) => statement.startsWith("REVOKE ALL"))).toBe(true);
   });
 
   it("quote role names as identifiers", () => {

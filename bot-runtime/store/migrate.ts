@@ -8,7 +8,8 @@ import { SCHEMA } from "./database.ts";
 // `bot-runtime migrate`: applies the SQL files of migrations/ in version order, each in its own
 // transaction, under an advisory lock (many bots' init steps may run at once against one database), and
 // records each with its checksum; an applied file that changed is an error, not a silent re-run. Then it
-// (re)grants the trading role exactly what the runtime needs, so a re-run also repairs drifted grants.
+// (re)grants the trading role exactly what the runtime needs, and the console's role read access only, so
+// a re-run also repairs drifted grants.
 
 export type Migration = { version: number; name: string; sql: string; checksum: string };
 
@@ -72,19 +73,54 @@ export function tradingRoleGrants(role: string): string[] {
   ];
 }
 
+/** The tables the console reads for a bot's page (bot_state, the strategy's memory, is not among them). */
+export const CONSOLE_READABLE_TABLES = [
+  "orders",
+  "fills",
+  "snapshots",
+  "risk_events",
+  "risk_latches",
+  "audit_log",
+  "audit_prune",
+  "schema_migrations",
+] as const;
+
+/**
+ * The console's role reads and never writes: whatever it held before is revoked (a re-run repairs a
+ * drifted grant), then it gets USAGE on the schema and SELECT on the tables of a bot's page. No sequence,
+ * no function, no CREATE on the schema.
+ */
+export function consoleRoleGrants(role: string): string[] {
+  const r = quoteIdentifier(role);
+  const s = SCHEMA;
+  return [
+    `REVOKE ALL ON ALL TABLES IN SCHEMA ${s} FROM ${r}`,
+    `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${s} FROM ${r}`,
+    `REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ${s} FROM ${r}`,
+    `REVOKE ALL ON SCHEMA ${s} FROM ${r}`,
+    `GRANT USAGE ON SCHEMA ${s} TO ${r}`,
+    `GRANT SELECT ON ${CONSOLE_READABLE_TABLES.map((table) => `${s}.${table}`).join(", ")} TO ${r}`,
+  ];
+}
+
 export type TradingRole = { name: string; password?: string };
+/** The console's read-only role: named by `--console-role`, or the `user` of `--console-credentials`. */
+export type ConsoleRole = { name: string; password?: string };
 
 export type MigrationReport = {
   applied: number[];
   current: number;
   grantedTo?: string;
   createdRole?: string;
+  readOnlyTo?: string;
+  createdConsoleRole?: string;
 };
 
 export async function migrate(
   client: pg.Client,
   migrations: readonly Migration[],
   tradingRole: TradingRole | undefined,
+  consoleRole?: ConsoleRole,
 ): Promise<MigrationReport> {
   await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
   try {
@@ -131,10 +167,16 @@ export async function migrate(
     }
     const report: MigrationReport = { applied: newlyApplied, current: latestVersion(migrations) };
     if (tradingRole !== undefined) {
-      const created = await ensureRole(client, tradingRole);
+      const created = await ensureRole(client, tradingRole, "--trading-credentials");
       for (const statement of tradingRoleGrants(tradingRole.name)) await client.query(statement);
       report.grantedTo = tradingRole.name;
       if (created) report.createdRole = tradingRole.name;
+    }
+    if (consoleRole !== undefined) {
+      const created = await ensureRole(client, consoleRole, "--console-credentials");
+      for (const statement of consoleRoleGrants(consoleRole.name)) await client.query(statement);
+      report.readOnlyTo = consoleRole.name;
+      if (created) report.createdConsoleRole = consoleRole.name;
     }
     return report;
   } finally {
@@ -142,13 +184,17 @@ export async function migrate(
   }
 }
 
-/** Creates the trading role when it is missing and its password is known (needs CREATEROLE). */
-async function ensureRole(client: pg.Client, role: TradingRole): Promise<boolean> {
+/** Creates a role when it is missing and its password is known (needs CREATEROLE). */
+async function ensureRole(
+  client: pg.Client,
+  role: { name: string; password?: string },
+  credentialsFlag: string,
+): Promise<boolean> {
   const { rowCount } = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role.name]);
   if (rowCount !== 0) return false;
   if (role.password === undefined) {
     throw new Error(
-      `role ${JSON.stringify(role.name)} does not exist: create it (CREATE ROLE ${quoteIdentifier(role.name)} LOGIN PASSWORD '...') or pass --trading-credentials with its Secret so migrate can`,
+      `role ${JSON.stringify(role.name)} does not exist: create it (CREATE ROLE ${quoteIdentifier(role.name)} LOGIN PASSWORD '...') or pass ${credentialsFlag} with its Secret so migrate can`,
     );
   }
   // The server receives a SCRAM verifier, never the password itself (it would land in statement logs).

@@ -527,6 +527,27 @@ describe("the console's HTTP server", () => {
     expect(missing.json()).toEqual({ error: 'tradingbots.trading.botops.dev "gone" not found' });
   });
 
+  it("answers a bot's orders, fills, chart, risk events, audit trail and halts with 503 when no database is configured", async () => {
+    const h = await harness();
+    const { cookie } = await login(h);
+    for (const view of ["orders", "fills", "snapshots", "risk-events", "audit", "halts"]) {
+      const response = await h.app.inject({
+        method: "GET",
+        url: `/api/bots/ns1/bot1/${view}`,
+        headers: { cookie },
+      });
+      expect(response.statusCode, view).toBe(503);
+      expect(response.json().error).toMatch(/not configured.*--database-credentials/);
+    }
+    const badPage = await h.app.inject({
+      method: "GET",
+      url: "/api/bots/ns1/bot1/audit?limit=500",
+      headers: { cookie },
+    });
+    expect(badPage.statusCode).toBe(400);
+    expect(badPage.json().error).toBe("limit: must be a whole number from 1 to 200");
+  });
+
   it("serves the browser page's files, and answers 404 where there is none", async () => {
     const h = await harness();
     const index = await h.app.inject({ method: "GET", url: "/" });

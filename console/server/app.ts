@@ -3,11 +3,13 @@ import cors from "@fastify/cors";
 import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import fastifyStatic from "@fastify/static";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
+import type { BotData } from "../db/bot-data.ts";
 import type { BotFeed } from "../kube/bot-feed.ts";
 import type { TradingApi } from "../kube/trading-api.ts";
 import { accessLog } from "./access-log.ts";
+import { botDataRoutes } from "./bot-data-routes.ts";
 import { botRoutes } from "./bot-routes.ts";
 import { errorReplies } from "./error-replies.ts";
 import { killSwitchRoutes } from "./killswitch-routes.ts";
@@ -59,6 +61,8 @@ export interface ConsoleAppOptions {
   metrics: ConsoleMetrics;
   trading: TradingApi;
   feed: BotFeed;
+  /** A bot's record in PostgreSQL, through the read-only role; without it those routes answer 503. */
+  botData?: BotData;
   /** The browser page's directory; without it (or when absent) `/` answers 404. */
   webDir?: string;
   https?: { cert: string; key: string };
@@ -84,7 +88,8 @@ export async function buildConsoleApp(options: ConsoleAppOptions): Promise<Fasti
   const limits = options.limits ?? DEFAULT_REQUEST_LIMITS;
   const app = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    // The access log below writes one line per request; fastify's own request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     // The client IP (request.ip) is the X-Forwarded-For entry added by the outermost trusted proxy.
     trustProxy: (_address: string, hop: number) => hop < options.trustedProxies,
@@ -153,6 +158,8 @@ export async function buildConsoleApp(options: ConsoleAppOptions): Promise<Fasti
     api.addHook("preHandler", requireCsrfToken);
     await api.register(sessionRoutes);
     await api.register(botRoutes, { trading: options.trading, feed: options.feed, namespaceAccess });
+    // Rows are shown only for a bot the API server lets the person get, and selected by its uid.
+    await api.register(botDataRoutes, { trading: options.trading, data: options.botData, now });
     await api.register(killSwitchRoutes, { trading: options.trading });
     await api.register(streamRoutes, {
       feed: options.feed,

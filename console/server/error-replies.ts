@@ -13,6 +13,11 @@ const FASTIFY_MESSAGES: Record<string, (error: FastifyError) => string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: () => "body: not valid JSON",
 };
 
+/** A refusal that is nobody's fault (a part the console needs is missing or away): its message is shown. */
+export class ServiceUnavailable extends Error {
+  readonly statusCode = 503;
+}
+
 export const errorReplies = fp(
   async (app) => {
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
@@ -21,6 +26,7 @@ export const errorReplies = fp(
         if (status === 502) request.log.error({ err: error }, "the API server failed a request");
         return reply.code(status).send({ error: error.message });
       }
+      if (error instanceof ServiceUnavailable) return reply.code(503).send({ error: error.message });
       const status = error.statusCode ?? 500;
       if (status >= 500) {
         request.log.error({ err: error }, "request failed");

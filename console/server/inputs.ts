@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BOT_PHASES, LabelKey, LabelValue, labelName, objectName } from "../../api/v1alpha1/index.ts";
+import { AUDIT_PAGE_MAX } from "../db/queries.ts";
 
 // Every input the console accepts, as zod schemas. A refusal is a 400 whose message names the field and
 // what is allowed (InputError, turned into `{error}` by the error replies).
@@ -36,6 +37,26 @@ export const KillSwitchParams = z.strictObject({ name: Name });
 export const BotListQuery = z.strictObject({
   namespace: Namespace.optional(),
   phase: z.enum(BOT_PHASES, { message: `must be one of ${BOT_PHASES.join(", ")}` }).optional(),
+});
+
+/** Where the chart starts: an ISO 8601 time with its zone (default: a day ago). */
+export const SnapshotQuery = z.strictObject({
+  since: z.iso
+    .datetime({ offset: true, message: "must be an ISO 8601 time with a zone, such as 2026-01-31T12:00:00Z" })
+    .optional(),
+});
+
+const positiveWhole = (max: number, what: string) =>
+  z
+    .string({ message: `must be ${what}` })
+    .regex(/^[1-9][0-9]{0,15}$/, { message: `must be ${what}` })
+    .transform(Number)
+    .refine((value) => value <= max, { message: `must be ${what}` });
+
+/** Keyset paging of the audit trail: rows with seq below `before`, newest first. */
+export const AuditQuery = z.strictObject({
+  before: positiveWhole(Number.MAX_SAFE_INTEGER, "a row's seq, a whole number from 1").optional(),
+  limit: positiveWhole(AUDIT_PAGE_MAX, `a whole number from 1 to ${AUDIT_PAGE_MAX}`).optional(),
 });
 
 export const LoginBody = z.strictObject({

@@ -54,4 +54,42 @@ describe("console flags", () => {
     expect(() => parseConsoleFlags([...base, "--listen=8080"])).toThrow(/^--listen: "8080" is not host:port/);
     expect(() => parseConsoleFlags([...base, "--password=x"])).toThrow(/password/);
   });
+
+  it("takes a first user with a password file instead of, or besides, a users file", () => {
+    const first = [
+      "--session-keys-file=keys",
+      "--first-user=admin",
+      "--first-password-file=/secrets/password",
+      "--first-user-groups=console-admins",
+      "--impersonate-groups=console-admins,desk",
+    ];
+    const options = parseConsoleFlags(first);
+    expect(options.usersFile).toBeUndefined();
+    expect(options.firstUser).toEqual({
+      name: "admin",
+      groups: ["console-admins"],
+      passwordFile: "/secrets/password",
+    });
+    expect(parseConsoleFlags([...first, "--users-file=users.yaml"]).usersFile).toBe("users.yaml");
+    expect(() => parseConsoleFlags([...base, "--first-user=admin"])).toThrow(
+      /^--first-user: needs --first-password-file/,
+    );
+    expect(() => parseConsoleFlags([...base, "--first-password-file=p"])).toThrow(
+      /^--first-password-file: needs --first-user/,
+    );
+    expect(() => parseConsoleFlags([...base, "--first-user-groups=desk"])).toThrow(
+      /^--first-user-groups: needs --first-user/,
+    );
+    expect(() =>
+      parseConsoleFlags([...base, "--first-user=system:admin", "--first-password-file=p"]),
+    ).toThrow(/^--first-user: "system:admin" is not allowed/);
+    expect(() =>
+      parseConsoleFlags([
+        ...base,
+        "--first-user=admin",
+        "--first-password-file=p",
+        "--first-user-groups=risk",
+      ]),
+    ).toThrow(/^--first-user-groups: risk not in --impersonate-groups/);
+  });
 });

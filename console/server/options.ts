@@ -10,7 +10,13 @@ export interface ConsoleOptions {
   listen: string;
   /** Directory with tls.crt and tls.key (a cert-manager Secret mount); without it, plain HTTP on loopback only. */
   tlsDir?: string;
-  usersFile: string;
+  /** Optional with a first user: the console may serve that one user alone. */
+  usersFile?: string;
+  /**
+   * A user named by flags whose password is read from a file and hashed (argon2id) at startup, in memory:
+   * the Helm chart's generated first user, whose hash no template can compute.
+   */
+  firstUser?: FirstUser;
   /** One base64 key per line, the first seals sessions (a Secret mount). */
   sessionKeysFile: string;
   /** How long a key still opens sessions after it stopped being the first. */
@@ -23,9 +29,21 @@ export interface ConsoleOptions {
   webDir?: string;
   /** host:port of the metrics endpoint (GET /metrics, plain HTTP, no session). */
   metricsListen: string;
+  /** The read-only database role's Secret folder; without it, a bot's orders, fills and audit trail are not shown. */
+  databaseCredentials?: string;
+}
+
+export interface FirstUser {
+  name: string;
+  groups: string[];
+  passwordFile: string;
 }
 
 export class OptionsError extends Error {}
+
+/** What Kubernetes accepts in an Impersonate-User / Impersonate-Group header, and no system identity. */
+const IDENTITY = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+const isIdentity = (name: string) => IDENTITY.test(name) && !name.startsWith("system");
 
 export interface Endpoint {
   host: string;
@@ -88,9 +106,28 @@ export function checkConsoleOptions(options: ConsoleOptions): void {
     );
   }
   for (const group of options.impersonateGroups) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]*$/.test(group) || group.startsWith("system")) {
+    if (!isIdentity(group)) {
       throw new OptionsError(
         `--impersonate-groups: ${JSON.stringify(group)} is not allowed: letters, digits, '.', '_', '@', '-', and not a system group`,
+      );
+    }
+  }
+  if (!options.usersFile && !options.firstUser) {
+    throw new OptionsError(
+      "--users-file: required (unless --first-user and --first-password-file are given)",
+    );
+  }
+  const first = options.firstUser;
+  if (first) {
+    if (!isIdentity(first.name)) {
+      throw new OptionsError(
+        `--first-user: ${JSON.stringify(first.name)} is not allowed: letters, digits, '.', '_', '@', '-', and not a system user`,
+      );
+    }
+    const outside = first.groups.filter((group) => !options.impersonateGroups.includes(group));
+    if (outside.length > 0) {
+      throw new OptionsError(
+        `--first-user-groups: ${outside.join(", ")} not in --impersonate-groups (${options.impersonateGroups.join(", ") || "none"}); the console may only impersonate the groups it is allowed`,
       );
     }
   }
@@ -122,6 +159,10 @@ export function parseConsoleFlags(argv: string[], defaults: { webDir?: string } 
         "impersonate-groups": { type: "string", default: "" },
         "web-dir": { type: "string" },
         "metrics-listen": { type: "string", default: "127.0.0.1:9464" },
+        "database-credentials": { type: "string" },
+        "first-user": { type: "string" },
+        "first-user-groups": { type: "string", default: "" },
+        "first-password-file": { type: "string" },
       },
     }));
   } catch (error) {
@@ -138,21 +179,48 @@ export function parseConsoleFlags(argv: string[], defaults: { webDir?: string } 
       `--trusted-proxies: must be a whole number from 0 to 10, got ${JSON.stringify(trustedProxies)}`,
     );
   }
+  const list = (flag: string) =>
+    String(values[flag])
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+  const firstUserName = values["first-user"] as string | undefined;
+  const firstPasswordFile = values["first-password-file"] as string | undefined;
+  if ((firstUserName === undefined) !== (firstPasswordFile === undefined)) {
+    throw new OptionsError(
+      firstUserName === undefined
+        ? "--first-password-file: needs --first-user (the name it is the password of)"
+        : "--first-user: needs --first-password-file (a file holding the user's password, such as a Secret's key)",
+    );
+  }
+  if (firstUserName === undefined && list("first-user-groups").length > 0)
+    throw new OptionsError("--first-user-groups: needs --first-user");
   const options: ConsoleOptions = {
     listen: String(values.listen),
     tlsDir: values["tls-dir"] as string | undefined,
-    usersFile: required("users-file"),
+    ...(firstUserName === undefined || values["users-file"] !== undefined
+      ? { usersFile: required("users-file") }
+      : {}),
+    ...(firstUserName !== undefined && firstPasswordFile !== undefined
+      ? {
+          firstUser: {
+            name: firstUserName,
+            groups: list("first-user-groups"),
+            passwordFile: required("first-password-file"),
+          },
+        }
+      : {}),
     sessionKeysFile: required("session-keys-file"),
     sessionKeyGraceMs: parseDuration("session-key-grace", String(values["session-key-grace"])),
     allowedOrigins: values["allowed-origin"] as string[],
     trustedProxies: Number(trustedProxies),
     kubeconfig: values.kubeconfig as string | undefined,
-    impersonateGroups: String(values["impersonate-groups"])
-      .split(",")
-      .map((group) => group.trim())
-      .filter((group) => group !== ""),
+    impersonateGroups: list("impersonate-groups"),
     webDir: (values["web-dir"] as string | undefined) ?? defaults.webDir,
     metricsListen: String(values["metrics-listen"]),
+    ...(typeof values["database-credentials"] === "string"
+      ? { databaseCredentials: values["database-credentials"] }
+      : {}),
   };
   checkConsoleOptions(options);
   return options;

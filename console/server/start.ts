@@ -2,15 +2,24 @@ import { readFileSync } from "node:fs";
 import type { Server } from "node:https";
 import { join } from "node:path";
 import { type Logger, pino } from "pino";
+import { BotData } from "../db/bot-data.ts";
 import { BotFeed } from "../kube/bot-feed.ts";
 import { KubeClient } from "../kube/client.ts";
 import { TradingApi } from "../kube/trading-api.ts";
 import { buildConsoleApp, type RequestLimits } from "./app.ts";
 import { LoginThrottle } from "./login-throttle.ts";
 import { buildMetricsApp, ConsoleMetrics } from "./metrics.ts";
-import { type ConsoleOptions, checkConsoleOptions, isLoopback, parseEndpoint } from "./options.ts";
+import {
+  type ConsoleOptions,
+  checkConsoleOptions,
+  type FirstUser,
+  isLoopback,
+  OptionsError,
+  parseEndpoint,
+} from "./options.ts";
+import { hashPassword, parsePasswordHash } from "./passwords.ts";
 import { nextKeyRing, parseSessionKeys, type SessionKeyRing } from "./session-seal.ts";
-import { loadUsers, passwordAuthenticator } from "./users.ts";
+import { type ConsoleUser, loadUsers, passwordAuthenticator, type UserDirectory } from "./users.ts";
 
 // Starts the console: reads its Secrets (users, session keys, TLS), connects to the API server with its
 // own identity, starts the shared TradingBot watch and listens. Session keys and the certificate are
@@ -32,6 +41,39 @@ export interface StartOptions extends ConsoleOptions {
   now?: () => number;
 }
 
+/**
+ * The users file's users and the first user, whose password file (a Secret's key) is hashed here, into
+ * memory only. Errors name the file, never its content.
+ */
+export async function withFirstUser(
+  users: UserDirectory,
+  first: FirstUser | undefined,
+): Promise<UserDirectory> {
+  if (!first) return users;
+  if (users.has(first.name)) {
+    throw new OptionsError(`--first-user: ${first.name} is also in the users file; name a user only once`);
+  }
+  let password: string;
+  try {
+    password = readFileSync(first.passwordFile, "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    throw new OptionsError(
+      `--first-password-file: cannot read ${first.passwordFile} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+    );
+  }
+  if (password.length < 12 || password.length > 1024) {
+    throw new OptionsError(
+      `--first-password-file: ${first.passwordFile} must hold a password of 12 to 1024 characters`,
+    );
+  }
+  const user: ConsoleUser = {
+    name: first.name,
+    groups: first.groups,
+    passwordHash: parsePasswordHash(await hashPassword(password)),
+  };
+  return new Map([...users, [first.name, user]]);
+}
+
 const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
 
 export async function startConsole(options: StartOptions): Promise<RunningConsole> {
@@ -40,7 +82,10 @@ export async function startConsole(options: StartOptions): Promise<RunningConsol
   const listen = parseEndpoint("listen", options.listen);
   const metricsListen = parseEndpoint("metrics-listen", options.metricsListen);
 
-  const users = loadUsers(options.usersFile, options.impersonateGroups);
+  const users = await withFirstUser(
+    options.usersFile ? loadUsers(options.usersFile, options.impersonateGroups) : new Map(),
+    options.firstUser,
+  );
   let keyRing: SessionKeyRing = nextKeyRing(
     parseSessionKeys(readFileSync(options.sessionKeysFile, "utf8")),
     undefined,
@@ -61,6 +106,9 @@ export async function startConsole(options: StartOptions): Promise<RunningConsol
   const feed = new BotFeed(kube, logger);
   await feed.start();
 
+  // Read-only: the role `bot-runtime migrate --console-role` grants SELECT alone.
+  const botData = options.databaseCredentials ? BotData.open(options.databaseCredentials) : undefined;
+
   const metrics = new ConsoleMetrics({ processMetrics: true });
   const app = await buildConsoleApp({
     logger,
@@ -74,6 +122,7 @@ export async function startConsole(options: StartOptions): Promise<RunningConsol
     metrics,
     trading,
     feed,
+    ...(botData ? { botData } : {}),
     webDir: options.webDir,
     ...(tls ? { https: tls } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
@@ -118,6 +167,7 @@ export async function startConsole(options: StartOptions): Promise<RunningConsol
       clearInterval(reload);
       await Promise.all([app.close(), metricsApp.close()]);
       await feed.stop();
+      await botData?.close();
       kube.close();
     },
   };

@@ -1,5 +1,5 @@
 // Builds the console's page into dist/console/web/: the app bundled into one script (no CDN, no inline
-// script: the CSP allows only the console's own files), beside its HTML and CSS.
+// script: the CSP allows only the console's own files), beside its HTML and CSS and uPlot's CSS.
 import { copyFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,3 +20,5 @@ await build({
   logLevel: "warning",
 });
 for (const file of ["index.html", "console.css"]) copyFileSync(join(source, file), join(out, file));
+// The chart library's stylesheet, served by the console like its own (the CSP allows no other origin).
+copyFileSync(fileURLToPath(import.meta.resolve("uplot/dist/uPlot.min.css")), join(out, "uplot.css"));

@@ -34,6 +34,8 @@ export type BotDatabase = {
   /** Secret folders as the operator mounts them. */
   migrationCredentials: string;
   tradingCredentials: string;
+  /** The console's read-only role (SELECT on a bot's record), as its Secret would be mounted. */
+  consoleCredentials: string;
   /** A client as the superuser (for read-back and tampering). */
   admin(): Promise<pg.Client>;
   /** A client as the trading role. */
@@ -59,8 +61,10 @@ export async function createBotDatabase(
   const name = `${prefix}_${suffix}`;
   const migrationRole = `${prefix}_migrator_${suffix}`;
   const tradingRole = `${prefix}_trader_${suffix}`;
+  const consoleRole = `${prefix}_console_${suffix}`;
   const migrationPassword = randomBytes(12).toString("hex");
   const tradingPassword = randomBytes(12).toString("hex");
+  const consolePassword = randomBytes(12).toString("hex");
   const superuser = await connected(postgresConnectionString(endpoint, "postgres"));
   try {
     await superuser.query(`CREATE ROLE "${migrationRole}" LOGIN CREATEROLE PASSWORD '${migrationPassword}'`);
@@ -81,12 +85,15 @@ export async function createBotDatabase(
     secret(migrationRole, migrationPassword),
   );
   const tradingCredentials = writeSecretDir(join(dir, "database"), secret(tradingRole, tradingPassword));
+  const consoleCredentials = writeSecretDir(join(dir, "console"), secret(consoleRole, consolePassword));
   const migrate = await runCli([
     "migrate",
     "--database-credentials",
     migrationCredentials,
     "--trading-credentials",
     tradingCredentials,
+    "--console-credentials",
+    consoleCredentials,
   ]);
   if (migrate.code !== 0) throw new Error(`bot-runtime migrate failed (${migrate.code}):\n${migrate.output}`);
   const asRole = (user: string, password: string) =>
@@ -98,6 +105,7 @@ export async function createBotDatabase(
     tradingRole,
     migrationCredentials,
     tradingCredentials,
+    consoleCredentials,
     admin: () => connected(postgresConnectionString(endpoint, name)),
     asTradingRole: () => connected(asRole(tradingRole, tradingPassword)),
   };

@@ -120,10 +120,22 @@ describe("the chart with every option on", () => {
       "get",
       "pods",
       `--namespace=${namespace.name}`,
-      `--selector=app.kubernetes.io/instance=${release}`,
+      `--selector=app.kubernetes.io/instance=${release},app.kubernetes.io/component=operator`,
       "--output=jsonpath={.items[*].status.phase}",
     ]);
     expect(pods.split(" ")).toEqual(["Running", "Running"]);
+    // The console with a certificate, users and session keys from existing Secrets, and an Ingress.
+    const { stdout: consolePods } = await kubectl([
+      "get",
+      "pods",
+      `--namespace=${namespace.name}`,
+      `--selector=app.kubernetes.io/instance=${release},app.kubernetes.io/component=console`,
+      "--output=jsonpath={.items[*].status.phase}",
+    ]);
+    expect(consolePods).toBe("Running");
+    expect(manifests.filter((m) => m.kind === "Ingress").map((m) => m.metadata.name)).toEqual([
+      "trading-operator-console",
+    ]);
 
     await helm(["uninstall", release, `--namespace=${namespace.name}`, "--wait", "--timeout=2m"]);
     await waitFor(async () => (await objectsLabelled(`app.kubernetes.io/instance=${release}`)).length === 0, {

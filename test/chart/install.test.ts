@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { consoleRbac } from "../../console/rbac.ts";
 import { BOT_NAMESPACE_RULES, CLUSTER_RULES } from "../../operator/ops/rbac-rules.ts";
 import { clusterContext } from "../support/context.ts";
 import { adminKubeConfig, createTestNamespace, type TestNamespace } from "../support/kube.ts";
@@ -71,7 +72,17 @@ describe("helm install, upgrade and uninstall on a live cluster", () => {
       "get",
       "pods",
       `--namespace=${namespace.name}`,
-      `--selector=app.kubernetes.io/instance=${release}`,
+      `--selector=app.kubernetes.io/instance=${release},app.kubernetes.io/component=operator`,
+      "--output=json",
+    ]);
+    return (JSON.parse(stdout) as { items: PodJson[] }).items;
+  };
+  const consolePods = async (): Promise<PodJson[]> => {
+    const { stdout } = await kubectl([
+      "get",
+      "pods",
+      `--namespace=${namespace.name}`,
+      `--selector=app.kubernetes.io/instance=${release},app.kubernetes.io/component=console`,
       "--output=json",
     ]);
     return (JSON.parse(stdout) as { items: PodJson[] }).items;
@@ -102,7 +113,13 @@ describe("helm install, upgrade and uninstall on a live cluster", () => {
     const seconds = (performance.now() - started) / 1000;
     console.log(`[chart] helm install --wait of ${release}: ${seconds.toFixed(1)} s`);
 
-    // NOTES.txt tells how to create a bot, halt it, and halt a fleet.
+    // NOTES.txt tells how to create a bot, halt it, and halt a fleet, and how to reach the console.
+    expect(install.stdout).toContain(
+      `kubectl port-forward -n ${namespace.name} svc/${fullname}-console 8443:8443`,
+    );
+    expect(install.stdout).toContain(
+      `kubectl get secret ${fullname}-console-first-user -n ${namespace.name} -o jsonpath='{.data.password}' | base64 -d`,
+    );
     expect(install.stdout).toContain("kubectl patch tradingbot grid-btc-paper");
     expect(install.stdout).toContain('{"spec":{"killSwitch":{"engaged":true');
     expect(install.stdout).toContain('"kind":"KillSwitch"');
@@ -144,16 +161,26 @@ describe("helm install, upgrade and uninstall on a live cluster", () => {
         "ClusterRole",
         "ClusterRole",
         "ClusterRole",
+        "ClusterRole",
         "ClusterRoleBinding",
+        "ClusterRoleBinding",
+        "ClusterRoleBinding",
+        "ClusterRoleBinding",
+        "Deployment",
         "Deployment",
         "Lease",
         "MutatingAdmissionPolicy",
         "MutatingAdmissionPolicyBinding",
         "NetworkPolicy",
+        "NetworkPolicy",
         "PodDisruptionBudget",
         "Role",
         "RoleBinding",
+        "Secret",
+        "Secret",
         "Service",
+        "Service",
+        "ServiceAccount",
         "ServiceAccount",
         "TradingPolicy",
         "ValidatingAdmissionPolicy",
@@ -167,6 +194,75 @@ describe("helm install, upgrade and uninstall on a live cluster", () => {
         "ValidatingAdmissionPolicyBinding",
         "ValidatingAdmissionPolicyBinding",
       ].sort(),
+    );
+  });
+
+  it("admits the console's pod under restricted, with exactly console/rbac.ts's rights, and keeps its Secrets on upgrade", async () => {
+    const consoleName = `${fullname}-console`;
+    const pods = await waitFor(
+      async () => {
+        const current = await consolePods();
+        return current.length === 1 && current.every((p) => p.status.phase === "Running")
+          ? current
+          : undefined;
+      },
+      { what: `a Running console pod in ${namespace.name}`, timeoutMs: 60_000 },
+    );
+    if (clusterContext().kind === "local")
+      expect(clusterContext().fakeNodes).toContain(pods[0]?.spec.nodeName);
+
+    const { stdout: rules } = await kubectl([
+      "get",
+      "clusterrole",
+      consoleName,
+      "--output=jsonpath={.rules}",
+    ]);
+    const expected = consoleRbac({
+      name: consoleName,
+      namespace: namespace.name,
+      serviceAccount: consoleName,
+      users: ["admin"],
+      groups: ["tradingbot-console-admins"],
+    }).find((object) => object.kind === "ClusterRole") as unknown as { rules: unknown[] };
+    expect(JSON.parse(rules)).toEqual(expected.rules);
+
+    // What the API server's authorizer answers for the console's ServiceAccount.
+    const as = `--as=system:serviceaccount:${namespace.name}:${consoleName}`;
+    const can = async (...args: string[]) =>
+      (await kubectl(["auth", "can-i", ...args, as], { allowFailure: true })).stdout.trim() === "yes";
+    expect(await can("impersonate", "users/admin")).toBe(true);
+    expect(await can("impersonate", "users/someone-else")).toBe(false);
+    expect(await can("impersonate", "groups/tradingbot-console-admins")).toBe(true);
+    expect(await can("impersonate", "groups/system:masters")).toBe(false);
+    expect(await can("impersonate", "serviceaccounts", "--all-namespaces")).toBe(false);
+    for (const resource of ["tradingbots.trading.botops.dev", "killswitches.trading.botops.dev", "events"]) {
+      expect(await can("watch", resource, "--all-namespaces"), resource).toBe(true);
+    }
+    expect(await can("create", "killswitches.trading.botops.dev")).toBe(false);
+    expect(await can("patch", "tradingbots.trading.botops.dev", "--all-namespaces")).toBe(false);
+    expect(await can("get", "secrets", `--namespace=${namespace.name}`)).toBe(false);
+    expect(await can("create", "pods/portforward", `--namespace=${namespace.name}`)).toBe(false);
+    // The first user's group may halt, through the release's halter role, and no more.
+    const asAdmin = ["--as=admin", "--as-group=tradingbot-console-admins"];
+    expect(await can("patch", "killswitches.trading.botops.dev", ...asAdmin)).toBe(true);
+    expect(await can("patch", "tradingbots.trading.botops.dev", "--all-namespaces", ...asAdmin)).toBe(true);
+    expect(await can("delete", "tradingbots.trading.botops.dev", "--all-namespaces", ...asAdmin)).toBe(false);
+
+    const secret = async (name: string) => {
+      const { stdout } = await kubectl([
+        "get",
+        "secret",
+        name,
+        `--namespace=${namespace.name}`,
+        "--output=jsonpath={.data}",
+      ]);
+      return JSON.parse(stdout) as Record<string, string>;
+    };
+    const before = [await secret(`${consoleName}-session-keys`), await secret(`${consoleName}-first-user`)];
+    expect(Buffer.from(before[1]?.password ?? "", "base64").toString()).toMatch(/^[A-Za-z0-9]{24}$/);
+    await helm(["upgrade", release, CHART_PATH, `--namespace=${namespace.name}`, "--reuse-values"]);
+    expect([await secret(`${consoleName}-session-keys`), await secret(`${consoleName}-first-user`)]).toEqual(
+      before,
     );
   });
 

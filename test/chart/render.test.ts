@@ -41,8 +41,17 @@ interface DeploymentManifest extends KubeManifest {
   };
 }
 
+/** The operator's Deployment (the console has one too). */
+function operatorDeployment(manifests: KubeManifest[]): DeploymentManifest {
+  const deployment = manifests.find(
+    (m) => m.kind === "Deployment" && m.metadata.labels?.["app.kubernetes.io/component"] === "operator",
+  );
+  if (!deployment) throw new Error("no operator Deployment among the rendered manifests");
+  return deployment as DeploymentManifest;
+}
+
 function operatorContainer(manifests: KubeManifest[]): Container {
-  const deployment = findManifest(manifests, "Deployment") as DeploymentManifest;
+  const deployment = operatorDeployment(manifests);
   const container = deployment.spec.template.spec.containers.find((c) => c.name === "operator");
   if (!container) throw new Error("the Deployment has no container named operator");
   return container;
@@ -115,7 +124,7 @@ describe("the Helm chart", () => {
     });
     const container = operatorContainer(manifests);
     const config = loadConfig(container.args, { POD_NAME: "tradingbot-operator-abc12-xyz34" });
-    const deployment = findManifest(manifests, "Deployment") as DeploymentManifest;
+    const deployment = operatorDeployment(manifests);
     expect(container.image).toBe("ghcr.io/botops/tradingbot-operator:0.1.0");
     expect(config).toMatchObject({
       namespaces: "all",
@@ -210,8 +219,12 @@ describe("the Helm chart", () => {
     const accessKinds = new Set(accessObjects("x", "x").map((object) => object.kind));
     // The operator's own ClusterRole and the one it binds for halt watches are RBAC, not access objects.
     const operatorRoles = ["tbo-tradingbot-operator", "tbo-tradingbot-operator-halt-watch"];
+    // The console's RBAC is its own (console/rbac.ts), checked by console-render.test.ts.
     const rendered = manifests.filter(
-      (m) => accessKinds.has(m.kind) && !operatorRoles.includes(m.metadata.name),
+      (m) =>
+        accessKinds.has(m.kind) &&
+        !operatorRoles.includes(m.metadata.name) &&
+        m.metadata.labels?.["app.kubernetes.io/component"] !== "console",
     );
     const withoutLabels = ({ metadata: { labels: _labels, ...metadata }, ...object }: KubeManifest) => ({
       ...object,
@@ -267,7 +280,7 @@ describe("the Helm chart", () => {
     const { manifests } = await renderChart({ namespace: "ops" });
     const container = operatorContainer(manifests);
     const config = loadConfig(container.args, {});
-    const deployment = findManifest(manifests, "Deployment") as DeploymentManifest;
+    const deployment = operatorDeployment(manifests);
     const botPolicy = buildBotNetworkPolicy({
       bot: { name: "grid", namespace: "desk-a", uid: "u" },
       settings: {

@@ -134,3 +134,85 @@ app.kubernetes.io/part-of: tradingbot-operator
 {{- fail (printf "metrics.port and health.port are both %d: they must differ" (int .Values.metrics.port)) }}
 {{- end }}
 {{- end }}
+
+{{/* The console's objects: <fullname>-console. */}}
+{{- define "tradingbot-operator.console.fullname" -}}
+{{- printf "%s-console" (include "tradingbot-operator.fullname" . | trunc 55 | trimSuffix "-") }}
+{{- end }}
+
+{{/*
+The console's pods: a name of their own, so that nothing selecting the operator's pods (its Deployment,
+PodDisruptionBudget and NetworkPolicy, and the bots' NetworkPolicies) ever selects them.
+*/}}
+{{- define "tradingbot-operator.console.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tradingbot-operator.name" . | trunc 55 | trimSuffix "-" }}-console
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "tradingbot-operator.console.labels" -}}
+helm.sh/chart: {{ include "tradingbot-operator.chart" . }}
+{{ include "tradingbot-operator.console.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: tradingbot-operator
+app.kubernetes.io/component: console
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Whether the chart's first user is the console's user (no users Secret given). */}}
+{{- define "tradingbot-operator.console.firstUser" -}}
+{{- if not .Values.console.users.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/* The users the console may impersonate, as a JSON list. */}}
+{{- define "tradingbot-operator.console.users" -}}
+{{- $users := .Values.console.users.impersonateUsers }}
+{{- if include "tradingbot-operator.console.firstUser" . }}
+{{- $users = prepend $users .Values.console.users.firstUser.name }}
+{{- end }}
+{{- $users | uniq | toJson }}
+{{- end }}
+
+{{/* The groups the console may impersonate, as a JSON list: impersonateGroups and the first user's. */}}
+{{- define "tradingbot-operator.console.groups" -}}
+{{- $groups := .Values.console.impersonateGroups }}
+{{- if include "tradingbot-operator.console.firstUser" . }}
+{{- $groups = concat $groups .Values.console.users.firstUser.groups }}
+{{- end }}
+{{- $groups | uniq | toJson }}
+{{- end }}
+
+{{/* host:port for the console's flags; an IPv6 address in brackets. */}}
+{{- define "tradingbot-operator.console.endpoint" -}}
+{{- $host := index . 0 }}
+{{- if contains ":" $host }}{{ printf "[%s]:%v" $host (index . 1) }}{{ else }}{{ printf "%s:%v" $host (index . 1) }}{{ end }}
+{{- end }}
+
+{{/* The console's values no schema can check alone. */}}
+{{- define "tradingbot-operator.console.validate" -}}
+{{- $console := .Values.console }}
+{{- if not $console.tls.existingSecret }}
+{{- if $console.ingress.enabled }}
+{{- fail "console.ingress.enabled needs console.tls.existingSecret: without TLS the console listens on 127.0.0.1 inside its pod, which no Ingress reaches (kubectl port-forward does)" }}
+{{- end }}
+{{- if ne $console.service.type "ClusterIP" }}
+{{- fail (printf "console.service.type %s needs console.tls.existingSecret: without TLS the console listens on 127.0.0.1 inside its pod and must not be exposed" $console.service.type) }}
+{{- end }}
+{{- if $console.networkPolicy.ingressFrom }}
+{{- fail "console.networkPolicy.ingressFrom needs console.tls.existingSecret: without TLS the console listens on 127.0.0.1 inside its pod, which no other pod reaches" }}
+{{- end }}
+{{- end }}
+{{- if and $console.ingress.enabled .Values.networkPolicy.enabled (not $console.networkPolicy.ingressFrom) }}
+{{- fail "console.ingress.enabled with networkPolicy.enabled needs console.networkPolicy.ingressFrom: name the ingress controller's pods (e.g. a namespaceSelector), or the NetworkPolicy drops its connections" }}
+{{- end }}
+{{- range $name := concat (include "tradingbot-operator.console.users" . | fromJsonArray) (include "tradingbot-operator.console.groups" . | fromJsonArray) }}
+{{- if hasPrefix "system" $name }}
+{{- fail (printf "console: %s is refused as a user or group to impersonate: names starting with 'system' are Kubernetes' own identities" $name) }}
+{{- end }}
+{{- end }}
+{{- if eq (int $console.port) (int $console.metricsPort) }}
+{{- fail (printf "console.port and console.metricsPort are both %d: they must differ" (int $console.port)) }}
+{{- end }}
+{{- end }}

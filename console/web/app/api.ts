@@ -1,10 +1,27 @@
+import type {
+  AuditPage,
+  FillView,
+  HaltView,
+  OrderView,
+  RiskEventView,
+  SnapshotPoint,
+} from "../../db/views.ts";
 import type { BotSummary, KillSwitchItem } from "../../kube/views.ts";
 
 // The console's HTTP API as the page uses it (contract: docs/console.md). The session is an HttpOnly
 // cookie the page never sees; the CSRF token it must send with every state-changing request comes from
 // login and GET /api/session and is kept in memory only (never in localStorage).
 
-export type { BotSummary, KillSwitchItem };
+export type {
+  AuditPage,
+  BotSummary,
+  FillView,
+  HaltView,
+  KillSwitchItem,
+  OrderView,
+  RiskEventView,
+  SnapshotPoint,
+};
 
 export interface SessionInfo {
   user: { name: string; groups: string[] };
@@ -100,6 +117,24 @@ export const api = {
     request<BotSummary>("POST", `/api/bots/${path(namespace, name)}/resume`, {}),
   acknowledge: (namespace: string, name: string, haltId: string) =>
     request<BotSummary>("POST", `/api/bots/${path(namespace, name)}/acknowledge`, { haltId }),
+  botOrders: (namespace: string, name: string) =>
+    request<{ items: OrderView[] }>("GET", `/api/bots/${path(namespace, name)}/orders`),
+  botFills: (namespace: string, name: string) =>
+    request<{ items: FillView[] }>("GET", `/api/bots/${path(namespace, name)}/fills`),
+  botSnapshots: (namespace: string, name: string, since?: string) =>
+    request<{ since: string; items: SnapshotPoint[] }>(
+      "GET",
+      `/api/bots/${path(namespace, name)}/snapshots${since ? `?${new URLSearchParams({ since })}` : ""}`,
+    ),
+  botRiskEvents: (namespace: string, name: string) =>
+    request<{ items: RiskEventView[] }>("GET", `/api/bots/${path(namespace, name)}/risk-events`),
+  botAudit: (namespace: string, name: string, before?: number) =>
+    request<AuditPage>(
+      "GET",
+      `/api/bots/${path(namespace, name)}/audit${before === undefined ? "" : `?before=${before}`}`,
+    ),
+  botHalts: (namespace: string, name: string) =>
+    request<{ items: HaltView[] }>("GET", `/api/bots/${path(namespace, name)}/halts`),
   killSwitches: () => request<{ items: KillSwitchItem[] }>("GET", "/api/killswitches"),
   killSwitchPermissions: () =>
     request<{ create: boolean; update: boolean }>("GET", "/api/killswitches/permissions"),

@@ -1,15 +1,17 @@
 import { ApiError, api, type BotSummary, type FleetFeed } from "./api.ts";
+import { botRecordView } from "./bot-record.ts";
 import { el, field, form, formatTime, replace } from "./dom.ts";
 
 // One bot: its status and conditions, live from the stream; halt and resume with a reason; acknowledge a
 // risk halt by typing its id. Buttons the person may not use are disabled, from a SelfSubjectAccessReview
-// made as them; the API server decides again on the press.
+// made as them; the API server decides again on the press. Below: its record from PostgreSQL.
 
 export function botView(view: HTMLElement, feed: FleetFeed, namespace: string, name: string): () => void {
   const key = `${namespace}/${name}`;
   const details = el("div");
   const message = el("p", { role: "status" });
   const allowed = { halt: false, resume: false, acknowledge: false };
+  const record = botRecordView(namespace, name);
 
   const haltReason = el("input", { name: "reason", required: true, maxlength: "256" });
   const haltButton = el("button", { type: "submit", class: "danger", disabled: true }, "Halt");
@@ -120,6 +122,7 @@ export function botView(view: HTMLElement, feed: FleetFeed, namespace: string, n
       ),
     ),
     message,
+    record.element,
   );
   render();
   void api.bot(namespace, name).then(
@@ -136,5 +139,9 @@ export function botView(view: HTMLElement, feed: FleetFeed, namespace: string, n
     },
     () => {},
   );
-  return feed.subscribe(render);
+  const unsubscribe = feed.subscribe(render);
+  return () => {
+    unsubscribe();
+    record.stop();
+  };
 }

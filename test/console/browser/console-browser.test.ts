@@ -156,6 +156,7 @@ beforeAll(async () => {
     workDir,
     extra: {
       webDir: join(REPO_ROOT, "dist", "console", "web"),
+      databaseCredentials: env.database.consoleCredentials,
       trustedProxies: 1,
       now: () => Date.now() + clock.offsetMs,
     },
@@ -244,6 +245,22 @@ describe("the console in a real browser", () => {
       timeoutMs: 30_000,
     });
     await page.getByTestId("halt").getByText(`by ${people.halter.name}`).waitFor({ timeout: 30_000 });
+    // The bot's record from PostgreSQL, through the console's read-only role: the cancels and the halt.
+    const recheck = page.getByRole("button", { name: "Check the chain again" });
+    await waitFor(
+      async () => {
+        await recheck.click();
+        return (await page.getByTestId("audit").getByText("order_cancelled").count()) > 0;
+      },
+      { what: "the halt's cancels in the audit trail on the page", timeoutMs: 30_000, intervalMs: 500 },
+    );
+    await page
+      .getByTestId("audit-chain")
+      .getByText(/Hash chain intact/)
+      .waitFor();
+    // The record's tables are read again every 10 s: the orders the halt cancelled leave the open ones.
+    await page.getByTestId("orders-empty").waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId("pnl-chart").locator("canvas").count()).toBeGreaterThan(0);
     await screenshot(page, "bot");
     const bot = await storedBot();
     expect(bot.spec.killSwitch).toMatchObject({ engaged: true, reason: "halted from the console" });
