@@ -12,6 +12,7 @@ import { RUNTIME_PROCESS_ENV } from "../operator/desired-state/bot-pod.ts";
 import { parseVersions } from "../test/cluster/binaries.ts";
 import { REPO_ROOT } from "../test/operator/harness.ts";
 import { type PostgresServer, startPostgres } from "../test/postgres/index.ts";
+import { measureConsole } from "./console/console-bench.ts";
 import { measureRealFleetHalt } from "./e2e/fleet-halt-e2e.ts";
 import { type HaltSeries, measureEndToEndHalt } from "./e2e/halt-e2e.ts";
 import { type BenchCluster, openBenchCluster } from "./operator/bench-env.ts";
@@ -31,7 +32,7 @@ import {
 import { runtimeBench } from "./runtime/runtime-bench.ts";
 
 const USAGE = `usage: node bench/run.ts [flags]   (make bench ARGS="...")
-  --only 1,3            scenarios to run (default: all, 1-7)
+  --only 1,3            scenarios to run (default: all, 1-8)
   --quick               reduced smoke sizes (size 100, 20 halts, 30 s steady state, 30 s trading, ...)
   --size N              fleet size of scenarios 2-5 (default 1000)
   --large N             fleet size of the second memory reading of scenario 5 (default 10000; 0 skips it)
@@ -41,6 +42,8 @@ const USAGE = `usage: node bench/run.ts [flags]   (make bench ARGS="...")
   --steady-minutes M    scenario 4 idle period (default 5)
   --trade-minutes M     scenario 6 trading period before the RSS reading (default 5)
   --repeat N            scenario 6 repetitions of the SIGTERM and orders/s measurements (default 5)
+  --console-bots N      scenario 8 fleet size on the console's page (default 1000)
+  --browsers N          scenario 8 open browsers that see a status change (default 20)
   --results DIR         where latest.json and the dated copy go (default bench/results)
 Environment: OPERATOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=..." profiles the operator of scenarios 1-5.`;
 
@@ -56,6 +59,8 @@ const { values } = parseArgs({
     "steady-minutes": { type: "string" },
     "trade-minutes": { type: "string" },
     repeat: { type: "string" },
+    "console-bots": { type: "string" },
+    browsers: { type: "string" },
     results: { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -88,10 +93,12 @@ const settings = {
   steadyMinutes: numberFlag("steady-minutes", values["steady-minutes"], 5, 0.5),
   tradeMinutes: numberFlag("trade-minutes", values["trade-minutes"], 5, 0.5),
   repeat: numberFlag("repeat", values.repeat, 5, 2),
-  only: (values.only ?? "1,2,3,4,5,6,7")
+  consoleBots: numberFlag("console-bots", values["console-bots"], 1000, 100),
+  browsers: numberFlag("browsers", values.browsers, 20, 3),
+  only: (values.only ?? "1,2,3,4,5,6,7,8")
     .split(",")
     .map((s) => Number(s.trim()))
-    .filter((n) => n >= 1 && n <= 7),
+    .filter((n) => n >= 1 && n <= 8),
 };
 const resultsDir = values.results ?? join(REPO_ROOT, "bench", "results");
 const selected = (scenario: number) => settings.only.includes(scenario);
@@ -192,6 +199,41 @@ async function runtimeScenario(postgres: PostgresServer) {
         metric: "orders/s through strategy, risk gate, DB, simulator (p50)",
         value: r.throughput.ordersPerSecondP50,
         unit: "/s",
+      },
+    ],
+  );
+}
+
+async function consoleScenario(cluster: BenchCluster) {
+  const changes = 20;
+  await scenario(
+    "8",
+    `console: the fleet page at ${settings.consoleBots} bots, and a status change reaching ${settings.browsers} browsers`,
+    () => measureConsole(cluster, { bots: settings.consoleBots, browsers: settings.browsers, changes }, log),
+    (r) => [
+      {
+        scenario: "8",
+        metric: `GET /api/bots of ${r.bots} bots through the console, p50 (API server's own list as the person)`,
+        value: r.listMs.console.p50,
+        baseline: r.listMs.apiServer.p50,
+        unit: "ms",
+        note: `${r.listMs.samples} of each, alternating; p99 console ${r.listMs.console.p99} ms, API server ${r.listMs.apiServer.p99} ms (the same list, impersonating the person, straight to the API server)`,
+      },
+      {
+        scenario: "8",
+        metric: `fleet page first render in Chromium at ${r.bots} bots, p50`,
+        value: r.firstRenderMs.p50,
+        unit: "ms",
+        note: `navigation start -> every bot in the table; samples (ms): ${r.firstRenderMs.samples.join(", ")}`,
+      },
+      {
+        scenario: "8",
+        metric: `status change -> shown in each of ${r.browsers} open browsers, p99`,
+        value: r.changeSeenMs.p99,
+        unit: "ms",
+        limit: 200,
+        target: "<= 200 ms",
+        note: `${r.changeSeenMs.changes} changes x ${r.browsers} pages; p50 ${r.changeSeenMs.p50} ms, max ${r.changeSeenMs.max} ms; from the patch's answer to a MutationObserver in the page seeing the row change`,
       },
     ],
   );
@@ -596,12 +638,12 @@ function writeResults(finished: boolean) {
 
 async function main() {
   log(`settings ${JSON.stringify(settings)}; load ${machine.loadBefore.join(" ")}`);
-  for (const id of [1, 2, 3, 4, 5, 6, 7]) if (!selected(id)) notRun.push(`${id}: not selected (--only)`);
+  for (const id of [1, 2, 3, 4, 5, 6, 7, 8]) if (!selected(id)) notRun.push(`${id}: not selected (--only)`);
 
   const realFleet = selected(2) && settings.realBots.length > 0;
   if (selected(2) && !realFleet) notRun.push("2 with real runtimes: --real-bots 0");
   const needsPostgres = selected(6) || selected(7) || realFleet;
-  const needsCluster = [1, 2, 3, 4, 5, 7].some(selected);
+  const needsCluster = [1, 2, 3, 4, 5, 7, 8].some(selected);
   const postgres = needsPostgres ? await startPostgres() : undefined;
   try {
     // The runtime first, while the control plane does not run yet.
@@ -614,6 +656,7 @@ async function main() {
       try {
         if (selected(1)) await haltLatencyScenario(cluster);
         if (selected(7) && postgres) await endToEndScenario(cluster, postgres);
+        if (selected(8)) await consoleScenario(cluster);
         if ([2, 3, 4, 5].some(selected)) {
           try {
             await fleetScenarios(cluster);

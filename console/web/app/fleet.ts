@@ -48,22 +48,60 @@ export function fleetView(view: HTMLElement, feed: FleetFeed): () => void {
   const body = el("tbody");
   const count = el("p", { "data-testid": "fleet-count" });
 
+  // Rows are kept per bot and rebuilt only when that bot changed, and changes arriving together (the
+  // stream's first snapshot is one event per bot) are drawn once, at the next frame: a fleet of a
+  // thousand bots is drawn once on load and one row at a time after that.
+  const rows = new Map<string, { signature: string; row: HTMLTableRowElement }>();
+  const rowOf = (bot: BotSummary) => {
+    const key = `${bot.namespace}/${bot.name}`;
+    const signature = JSON.stringify(bot);
+    const kept = rows.get(key);
+    if (kept?.signature === signature) return kept.row;
+    const row = botRow(bot);
+    rows.set(key, { signature, row });
+    return row;
+  };
+  let shownNamespaces = "";
   const render = () => {
+    for (const key of rows.keys()) if (!feed.bots.has(key)) rows.delete(key);
     const namespaces = [...new Set([...feed.bots.values()].map((bot) => bot.namespace))].sort();
     const chosen = namespace.value;
-    replace(
-      namespace,
-      el("option", { value: "" }, "every namespace"),
-      ...namespaces.map((ns) => el("option", { value: ns, selected: ns === chosen }, ns)),
-    );
+    if (namespaces.join("\n") !== shownNamespaces) {
+      shownNamespaces = namespaces.join("\n");
+      replace(
+        namespace,
+        el("option", { value: "" }, "every namespace"),
+        ...namespaces.map((ns) => el("option", { value: ns, selected: ns === chosen }, ns)),
+      );
+    }
     const bots = [...feed.bots.values()]
       .filter(
         (bot) =>
           (chosen === "" || bot.namespace === chosen) && (phase.value === "" || bot.phase === phase.value),
       )
       .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-    replace(body, ...bots.map(botRow));
+    const wanted = bots.map(rowOf);
+    const shown = [...body.children];
+    // The same bots in the same order: swap only the rows that changed; otherwise lay the table out again.
+    const sameLayout =
+      shown.length === wanted.length && wanted.every((row, i) => row === shown[i] || !row.isConnected);
+    if (sameLayout) {
+      wanted.forEach((row, i) => {
+        if (row !== shown[i]) shown[i]?.replaceWith(row);
+      });
+    } else {
+      body.replaceChildren(...wanted);
+    }
     replace(count, `${bots.length} of ${feed.bots.size} bots`);
+  };
+  let drawPending = false;
+  const renderSoon = () => {
+    if (drawPending) return;
+    drawPending = true;
+    requestAnimationFrame(() => {
+      drawPending = false;
+      render();
+    });
   };
   namespace.addEventListener("change", render);
   phase.addEventListener("change", render);
@@ -102,7 +140,7 @@ export function fleetView(view: HTMLElement, feed: FleetFeed): () => void {
     fleetHaltForm(),
   );
   render();
-  return feed.subscribe(render);
+  return feed.subscribe(renderSoon);
 }
 
 function fleetHaltForm(): HTMLElement {
