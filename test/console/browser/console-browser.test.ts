@@ -142,7 +142,12 @@ beforeAll(async () => {
       subjects: [{ apiGroup: rbac, kind: "Group", name: leads }],
     },
   ]);
-  await env.apply([env.botFromSample(SAMPLE_GRID_BOT, ns, { name: BOT })]);
+  // New admission policies (the stamp, the TradingPolicy check) refuse writes of their kinds for a moment
+  // (503, the kind not yet resolved; or the policy's parameter not yet synced): apply until admitted.
+  await waitFor(() => env.apply([env.botFromSample(SAMPLE_GRID_BOT, ns, { name: BOT })]).then(() => true), {
+    what: "the TradingBot to be admitted",
+    timeoutMs: 60_000,
+  });
   botUid = (await env.waitForBot(ns, BOT, isReady, "Ready", 120_000)).metadata.uid as string;
   await tradingAgain();
 
