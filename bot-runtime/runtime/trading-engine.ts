@@ -115,6 +115,8 @@ export class TradingEngine {
   #tradesDue = true;
   #authFailures = 0;
   #stopRequested = false;
+  /** In the trading loop, where orders are placed. */
+  #ticking = false;
   #wake: (() => void) | undefined;
   readonly outbox = new AuditOutbox();
 
@@ -147,7 +149,8 @@ export class TradingEngine {
   requestStop() {
     this.#stopRequested = true;
     // The tick in flight ends without sending what still waits its turn, and the stop's cancels follow.
-    this.#deps.exchange.withdrawQueued();
+    // Only ticks place orders: a start (load, reconcile, catch up on fills) runs to its end as before.
+    if (this.#ticking) this.#deps.exchange.withdrawQueued();
     this.#wake?.();
   }
 
@@ -210,6 +213,15 @@ export class TradingEngine {
 
   /** Runs ticks until a stop is requested, a halting limit is breached or the key is refused. */
   async run(): Promise<LoopOutcome> {
+    this.#ticking = true;
+    try {
+      return await this.#loop();
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #loop(): Promise<LoopOutcome> {
     const { log, metrics } = this.#deps;
     while (!this.#stopRequested) {
       const tickStarted = Date.now();

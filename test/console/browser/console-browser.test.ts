@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -267,6 +267,19 @@ describe("the console in a real browser", () => {
     await page.getByTestId("orders-empty").waitFor({ timeout: 30_000 });
     expect(await page.getByTestId("pnl-chart").locator("canvas").count()).toBeGreaterThan(0);
     await screenshot(page, "bot");
+    // No secret of the bot's in the page or in the console's log: the exchange key and secret, the
+    // database passwords (its trading and read-only roles).
+    const secrets = [
+      env.account(ns).apiKey,
+      env.account(ns).secret,
+      readFileSync(join(env.database.tradingCredentials, "password"), "utf8").trim(),
+      readFileSync(join(env.database.consoleCredentials, "password"), "utf8").trim(),
+    ];
+    const shown = await page.content();
+    for (const secret of secrets) {
+      expect(shown).not.toContain(secret);
+      expect(console_.logs.join("\n")).not.toContain(secret);
+    }
     const bot = await storedBot();
     expect(bot.spec.killSwitch).toMatchObject({ engaged: true, reason: "halted from the console" });
     expect(bot.metadata.annotations?.[KILL_SWITCH_CHANGED_BY_ANNOTATION]).toBe(people.halter.name);
