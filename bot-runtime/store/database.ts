@@ -25,6 +25,37 @@ export function poolConfig(credentials: DatabaseCredentials, applicationName: st
   };
 }
 
+/**
+ * Runs `work` in a transaction on a client of the pool. A connection lost between two of its queries is
+ * reported on the client, not to a query (pg-pool listens for errors on idle clients only), and an error
+ * event nobody listens to ends the process: it is taken here, so the next query fails instead, and the
+ * client is dropped, not returned to the pool.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  const onLost = () => {
+    broken = true;
+  };
+  client.on("error", onLost);
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    broken = true;
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.off("error", onLost);
+    client.release(broken);
+  }
+}
+
 function sslOptions(credentials: DatabaseCredentials): pg.PoolConfig["ssl"] {
   switch (credentials.sslmode) {
     case "disable":

@@ -10,7 +10,7 @@ import {
   GENESIS_HASH,
   type JsonValue,
 } from "./audit-chain.ts";
-import { classifyDatabaseError, SCHEMA } from "./database.ts";
+import { classifyDatabaseError, inTransaction, SCHEMA } from "./database.ts";
 
 // The runtime's reads and writes, for one bot. Every change of state is written in one transaction with
 // the audit row that records it, so the audit log and the tables never disagree. Connection failures
@@ -177,31 +177,19 @@ export class Store {
   async #attempt<T>(
     work: (client: pg.PoolClient, append: (record: AuditRecord) => Promise<void>) => Promise<T>,
   ): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw classifyDatabaseError(error);
-    }
-    let broken = false;
     let head = this.#chainHead;
-    const append = async (record: AuditRecord) => {
-      head ??= await this.#lockChainHead(client);
-      head = await this.#insertAudit(client, head, record);
-    };
     try {
-      await client.query("BEGIN");
-      const result = await work(client, append);
-      await client.query("COMMIT");
+      const result = await inTransaction(this.#pool, (client) =>
+        work(client, async (record: AuditRecord) => {
+          head ??= await this.#lockChainHead(client);
+          head = await this.#insertAudit(client, head, record);
+        }),
+      );
       this.#chainHead = head;
       return result;
     } catch (error) {
-      broken = true;
       this.#chainHead = undefined;
-      await client.query("ROLLBACK").catch(() => {});
       throw classifyDatabaseError(error);
-    } finally {
-      client.release(broken);
     }
   }
 
