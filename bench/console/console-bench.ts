@@ -10,27 +10,17 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { GROUP, KILL_SWITCH, TRADING_BOT } from "../../api/v1alpha1/index.ts";
 import { KubeClient } from "../../console/kube/client.ts";
 import { ConsoleSession } from "../../demo/console.ts";
 import { RESOURCES } from "../../operator/resources.ts";
+import { launchChromium } from "../../test/console/browser/chromium.ts";
 import { startLocalConsole } from "../../test/console/local-console.ts";
 import { botManifest } from "../../test/operator/fixtures.ts";
 import { applyObjects, installCrds, kubectlRun, REPO_ROOT } from "../../test/operator/harness.ts";
 import { waitFor } from "../../test/support/wait-for.ts";
 import { type BenchCluster, percentile } from "../operator/bench-env.ts";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 export interface ConsoleBenchResult {
   bots: number;
@@ -152,7 +142,7 @@ export async function measureConsole(
       apiServerMs.push(performance.now() - started);
     }
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const openFleetPage = async (): Promise<Page> => {
       const context = await browser?.newContext();
       if (!context) throw new Error("no browser");

@@ -29,11 +29,12 @@ export function poolConfig(credentials: DatabaseCredentials, applicationName: st
  * Runs `work` in a transaction on a client of the pool. A connection lost between two of its queries is
  * reported on the client, not to a query (pg-pool listens for errors on idle clients only), and an error
  * event nobody listens to ends the process: it is taken here, so the next query fails instead, and the
- * client is dropped, not returned to the pool.
+ * client is dropped, not returned to the pool. `begin` sets the transaction's mode (a read-only snapshot).
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
+  begin = "BEGIN",
 ): Promise<T> {
   const client = await pool.connect();
   let broken = false;
@@ -42,7 +43,7 @@ export async function inTransaction<T>(
   };
   client.on("error", onLost);
   try {
-    await client.query("BEGIN");
+    await client.query(begin);
     const result = await work(client);
     await client.query("COMMIT");
     return result;

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { readDatabaseCredentials } from "../../bot-runtime/config/credentials.ts";
 import { verifyAuditChain } from "../../bot-runtime/store/audit-verify.ts";
-import { poolConfig } from "../../bot-runtime/store/database.ts";
+import { inTransaction, poolConfig } from "../../bot-runtime/store/database.ts";
 import {
   auditPageStatement,
   chainCheck,
@@ -84,23 +84,18 @@ export class BotData {
    * whole chain, read in the same snapshot as the page, so the two agree.
    */
   async auditPage(botUid: string, before: number | undefined, limit: number): Promise<AuditPage> {
-    const client = await this.#pool.connect();
-    let broken = false;
-    try {
-      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      const statement = auditPageStatement(botUid, before, limit);
-      const page = auditPage((await client.query<AuditRow>(statement.text, statement.values)).rows, limit);
-      const result: AuditPage =
-        before === undefined ? { ...page, chain: chainCheck(await verifyAuditChain(client, botUid)) } : page;
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      broken = true;
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    // One read-only snapshot: the page and the chain check see the same rows.
+    return inTransaction(
+      this.#pool,
+      async (client) => {
+        const statement = auditPageStatement(botUid, before, limit);
+        const page = auditPage((await client.query<AuditRow>(statement.text, statement.values)).rows, limit);
+        return before === undefined
+          ? { ...page, chain: chainCheck(await verifyAuditChain(client, botUid)) }
+          : page;
+      },
+      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    );
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessObjects } from "../../../api/access/policies.ts";
 import { KILL_SWITCH_CHANGED_BY_ANNOTATION } from "../../../api/v1alpha1/index.ts";
@@ -12,6 +12,7 @@ import { isReady, patchKillSwitch, startSuiteEnvironment } from "../../e2e/suite
 import { REPO_ROOT } from "../../operator/harness.ts";
 import { waitFor } from "../../support/wait-for.ts";
 import { type LocalConsole, type Person, startLocalConsole } from "../local-console.ts";
+import { launchChromium } from "./chromium.ts";
 
 // The console in a real browser: Debian's Chromium driven by playwright-core, the page served by the
 // console as it is built (dist/console/web), the console running as its own ServiceAccount with its real
@@ -19,18 +20,6 @@ import { type LocalConsole, type Person, startLocalConsole } from "../local-cons
 // is asserted is what the browser shows, the TradingBot in the API server, and orders at the simulator.
 
 const BOT = "grid-btc-paper";
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// Chromium as root, headless, with nothing reaching out to the network on its own.
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 const tag = randomBytes(3).toString("hex");
 const prefix = `console-ui-${tag}`;
 const halters = `halters-${tag}`;
@@ -166,7 +155,7 @@ beforeAll(async () => {
       now: () => Date.now() + clock.offsetMs,
     },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
