@@ -117,8 +117,9 @@ describe("strategies on the simulator", () => {
   });
 
   it("smaCross buys on a golden cross, cancels a signal order left unfilled for a candle, and sells on the death cross", async () => {
-    // The simulator's clock is moved a minute at a time to close candles; each jump also shows the runtime
-    // resynchronising its clock after Binance's -1021.
+    // The simulator's clock jumps to just past the next minute to close a candle; each jump also shows the
+    // runtime resynchronising its clock after Binance's -1021. Landing 1 s into a minute leaves 59 s before
+    // the wall clock would close a candle of its own, which would cancel a signal order before it fills.
     const shift = { ms: 0 };
     const { sim, account } = await startSimulator({ clock: () => Date.now() + shift.ms });
     sims.push(sim);
@@ -144,7 +145,8 @@ describe("strategies on the simulator", () => {
         const line = 2 * older - previous;
         sim.setPrice({ symbol: "BTCUSDT", price: (line * (side === "above" ? 1.02 : 0.98)).toFixed(2) });
       }
-      shift.ms += 60_000;
+      const now = Date.now() + shift.ms;
+      shift.ms += Math.floor(now / 60_000) * 60_000 + 61_000 - now;
     };
     // Closing a candle below the line first means the bot starts without a golden cross to act on.
     await closeCandle("below");
