@@ -166,6 +166,24 @@ describe("resting orders through ccxt", () => {
     }
   });
 
+  it("fetchBalance alone reports a resting order filled since the last request", async () => {
+    const clock = manualClock(Date.now());
+    const sim = await startExchangeSim({
+      clock,
+      accounts: [{ apiKey: "maker", secret: "maker-secret", balances: { USDT: "10000" } }],
+    });
+    try {
+      const exchange = client(sim, "maker", "maker-secret", clock);
+      const last = (await exchange.fetchTicker("BTC/USDT")).last ?? 0;
+      await exchange.createOrder("BTC/USDT", "limit", "buy", 0.01, Math.floor(last * 0.99));
+      sim.setPrice({ symbol: "BTC/USDT", movePct: -3 });
+      clock.advance(3000);
+      expect((await exchange.fetchBalance()).BTC?.total).toBe(0.00999);
+    } finally {
+      await sim.close();
+    }
+  });
+
   it("the same seed and the same orders at the same times give the same fills", async () => {
     const start = Math.floor(Date.now() / 1000) * 1000;
     const run = async () => {

@@ -16,6 +16,7 @@ import type { ApiKeyRecord } from "./credentials.ts";
 import { formatUnits, multiplyUnits, unitsFromNumber } from "./decimal.ts";
 import type { ExchangeEngine, Order, OrderType, Side, TimeInForce, Trade } from "./engine.ts";
 import { binanceErrors } from "./errors.ts";
+import { listingEndpoints } from "./listing-endpoints.ts";
 import {
   averagePrice,
   bookAt,
@@ -30,7 +31,8 @@ import {
 import type { RateLimitConfig, RateLimiter } from "./rate-limits.ts";
 import type { RequestParams } from "./request-params.ts";
 
-export type Security = "NONE" | "SIGNED";
+/** NONE: public. API_KEY (Binance's MARKET_DATA): a valid X-MBX-APIKEY, no signature. SIGNED: key and signature. */
+export type Security = "NONE" | "API_KEY" | "SIGNED";
 
 export interface EndpointContext {
   params: RequestParams;
@@ -631,6 +633,8 @@ export const endpoints: readonly Endpoint[] = [
     handle: (context) => {
       const accountId = accountIdOf(context);
       const key = context.key as ApiKeyRecord;
+      // Balances include the fills of resting orders up to now, as after any other request.
+      context.engine.advanceTo(context.nowMs);
       const setup = context.engine.accountSetup(accountId);
       const omitZero = context.params.optionalString("omitZeroBalances") === "true";
       return {
@@ -765,7 +769,9 @@ function uidOf(accountId: string): number {
   return 100_000_000 + hash;
 }
 
-const routes = new Map(endpoints.map((endpoint) => [`${endpoint.method} ${endpoint.path}`, endpoint]));
+const routes = new Map(
+  [...endpoints, ...listingEndpoints].map((endpoint) => [`${endpoint.method} ${endpoint.path}`, endpoint]),
+);
 
 export function findEndpoint(method: string, path: string): Endpoint | undefined {
   return routes.get(`${method} ${path}`);

@@ -83,4 +83,5 @@ export const binanceErrors = {
   noSuchOrder: () => badRequest(-2013, "Order does not exist."),
   apiKeyFormatInvalid: () => new BinanceApiError(401, -2014, "API-key format invalid."),
   rejectedApiKey: () => new BinanceApiError(401, -2015, "Invalid API-key, IP, or permissions for action."),
+  notValidMarginPair: () => badRequest(-3028, "Not a valid margin pair."),
 };

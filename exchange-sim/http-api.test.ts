@@ -121,7 +121,7 @@ describe("the Binance HTTP API", () => {
       status: 401,
       body: { code: -2014, msg: "API-key format invalid." },
     });
-    expect(await call(sim, "GET", "/fapi/v1/exchangeInfo")).toMatchObject({
+    expect(await call(sim, "GET", "/fapi/v1/order")).toMatchObject({
       status: 404,
       body: { code: -1020, msg: "This operation is not supported." },
     });

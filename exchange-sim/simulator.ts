@@ -276,7 +276,7 @@ export class ExchangeSimulator {
         throw error;
       }
       this.chargeWeight(request.ip, entry.weight, nowMs);
-      const key = endpoint.security === "SIGNED" ? this.authenticate(endpoint, request, params) : undefined;
+      const key = endpoint.security === "NONE" ? undefined : this.authenticate(endpoint, request, params);
       const countsOrders = endpoint.placesOrder === true && key !== undefined;
       if (countsOrders) {
         const verdict = this.limiter.orderAllowance(key.accountId, nowMs);
@@ -315,11 +315,13 @@ export class ExchangeSimulator {
     }
   }
 
-  /** API key, signature and timing checks of SIGNED endpoints, in Binance's order. */
+  /** API key checks, and for SIGNED endpoints signature and timing checks, in Binance's order. */
   private authenticate(endpoint: Endpoint, request: ApiRequest, params: RequestParams): ApiKeyRecord {
     if (request.apiKey === undefined || request.apiKey === "") throw binanceErrors.apiKeyFormatInvalid();
     const key = this.keys.find(request.apiKey);
     if (key === undefined || key.revoked) throw binanceErrors.rejectedApiKey();
+    // MARKET_DATA endpoints ignore timestamp and signature (ccxt sends them to every sapi endpoint).
+    if (endpoint.security === "API_KEY") return key;
     const timestamp = params.integer("timestamp");
     const recvWindow = params.optionalInteger("recvWindow") ?? 5000;
     if (recvWindow > 60_000 || recvWindow < 0) throw binanceErrors.recvWindowTooLarge();
