@@ -124,12 +124,12 @@ bench: build cluster-binaries postgres-server ## Run the benchmarks of bench/REA
 ##@ Local control plane
 
 .PHONY: cluster-binaries
-cluster-binaries: ## Build (once, cached) etcd, kube-*, kubectl, kwok and helm from their Go modules.
+cluster-binaries: ## Build (once, cached) etcd, kube-*, kubectl, kwok, helm and the real node's kubelet, containerd, runc, CNI plugins from their Go modules.
 	test/cluster/build-binaries.sh
 
 .PHONY: cluster-up
-cluster-up: deps cluster-binaries ## Start etcd, kube-apiserver, controller-manager, scheduler and KWOK on loopback.
-	node test/cluster/cli.ts up
+cluster-up: deps cluster-binaries ## Start etcd, kube-apiserver, controller-manager, scheduler and KWOK on loopback (NODE=real: and a real node, see docs/real-node.md).
+	node test/cluster/cli.ts up $(if $(filter real,$(NODE)),--real-node,)
 
 .PHONY: cluster-down
 cluster-down: deps ## Stop the local control plane and everything it started.

@@ -62,3 +62,48 @@ export function locateBinaries(env: NodeJS.ProcessEnv = process.env): ControlPla
   }
   return binaries;
 }
+
+/** Paths of the real node's binaries (test/cluster/real-node.ts), built by the same script. */
+export interface NodeBinaries {
+  kubelet: string;
+  kubeProxy: string;
+  containerd: string;
+  /** containerd finds its shim on PATH: this folder. */
+  containerdDir: string;
+  ctr: string;
+  runc: string;
+  /** bridge, host-local, loopback, portmap. */
+  cniPluginsDir: string;
+  crictl: string;
+  umoci: string;
+}
+
+export function locateNodeBinaries(env: NodeJS.ProcessEnv = process.env): NodeBinaries {
+  const { versions } = locateBinaries(env);
+  const dir = (name: string, key: string) => join(binaryCacheDir(env), `${name}-${versions[key]}`);
+  const kubernetes = dir("kubernetes", "KUBERNETES_VERSION");
+  const containerdDir = dir("containerd", "CONTAINERD_VERSION");
+  const cniPluginsDir = dir("cni-plugins", "CNI_PLUGINS_VERSION");
+  const binaries: NodeBinaries = {
+    kubelet: join(kubernetes, "kubelet"),
+    kubeProxy: join(kubernetes, "kube-proxy"),
+    containerd: join(containerdDir, "containerd"),
+    containerdDir,
+    ctr: join(containerdDir, "ctr"),
+    runc: join(dir("runc", "RUNC_VERSION"), "runc"),
+    cniPluginsDir,
+    crictl: join(dir("cri-tools", "CRI_TOOLS_VERSION"), "crictl"),
+    umoci: join(dir("umoci", "UMOCI_VERSION"), "umoci"),
+  };
+  const required = [
+    ...Object.values(binaries),
+    ...["bridge", "host-local", "loopback", "portmap"].map((p) => join(cniPluginsDir, p)),
+  ];
+  const missing = required.filter((path) => !existsSync(path));
+  if (missing.length > 0) {
+    throw new Error(
+      `real-node binaries are not built (missing ${missing.join(", ")}): run \`make cluster-binaries\``,
+    );
+  }
+  return binaries;
+}

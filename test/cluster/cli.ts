@@ -1,7 +1,8 @@
 // Starts, stops and reports the local control plane for interactive use (`make cluster-up|cluster-down|
 // cluster-status`). State lives in .local/cluster/; `up` leaves a detached supervisor process that owns the
 // components, `down` stops it and makes sure no component is left.
-// Usage: node test/cluster/cli.ts up|down|status
+// `up --real-node` (`make cluster-up NODE=real`) adds a real node (real-node.ts) next to the KWOK nodes.
+// Usage: node test/cluster/cli.ts up [--real-node] | down | status
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -15,6 +16,7 @@ import {
   processFileName,
   type RecordedProcess,
 } from "./control-plane.ts";
+import { cleanUpRealNode, realNodeFileName, realNodeLabel, realNodeTaint } from "./real-node.ts";
 import type { SupervisorMessage } from "./supervisor.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -78,7 +80,7 @@ function printUsage(controlPlane: Omit<ControlPlane, "stop">): void {
   console.log("stop it with: make cluster-down");
 }
 
-async function up(): Promise<number> {
+async function up(withRealNode: boolean): Promise<number> {
   const current = await status();
   if (current.state === "up") {
     console.log("the local control plane is already up");
@@ -92,10 +94,14 @@ async function up(): Promise<number> {
   const started = Date.now();
   mkdirSync(stateDir, { recursive: true });
   const logFd = openSync(supervisorLog, "w");
-  const child = spawn(process.execPath, [supervisorScript, stateDir], {
-    detached: true,
-    stdio: ["ignore", logFd, logFd, "ipc"],
-  });
+  const child = spawn(
+    process.execPath,
+    [supervisorScript, stateDir, ...(withRealNode ? ["--real-node"] : [])],
+    {
+      detached: true,
+      stdio: ["ignore", logFd, logFd, "ipc"],
+    },
+  );
   writeFileSync(supervisorPidFile, `${child.pid}\n`);
   console.log(`starting the local control plane (state in ${shown(stateDir)}, log ${shown(supervisorLog)})`);
   const message = await new Promise<SupervisorMessage>((resolve) => {
@@ -116,6 +122,12 @@ async function up(): Promise<number> {
     return 1;
   }
   console.log(`the local control plane is up after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (message.realNode) {
+    console.log(
+      `real node:   ${message.realNode.name} at ${message.realNode.address} (pods need nodeSelector ` +
+        `${realNodeLabel.key}=${realNodeLabel.value} and a toleration of ${realNodeTaint.key})`,
+    );
+  }
   printUsage(message.controlPlane);
   return 0;
 }
@@ -152,6 +164,9 @@ async function down(): Promise<number> {
   await waitFor(() => leftovers.every((p) => !isProcessAlive(p.pid)), {
     what: "leftover components to exit",
   });
+  // A real node's containers, mounts, network namespace and cgroups outlive a killed supervisor.
+  const realNodeLeft = existsSync(join(stateDir, realNodeFileName));
+  await cleanUpRealNode(stateDir);
   for (const file of [
     supervisorPidFile,
     join(stateDir, processFileName),
@@ -160,9 +175,11 @@ async function down(): Promise<number> {
     rmSync(file, { force: true });
   }
   const killed =
-    leftovers.length > 0 ? ` (killed leftovers: ${leftovers.map((p) => p.name).join(", ")})` : "";
+    leftovers.length > 0 || realNodeLeft
+      ? ` (removed leftovers: ${[...leftovers.map((p) => p.name), ...(realNodeLeft ? ["real node"] : [])].join(", ")})`
+      : "";
   console.log(
-    supervisorPid === undefined && leftovers.length === 0
+    supervisorPid === undefined && leftovers.length === 0 && !realNodeLeft
       ? "the local control plane was not running"
       : `the local control plane is stopped${killed}`,
   );
@@ -186,10 +203,14 @@ async function report(): Promise<number> {
   return 1;
 }
 
-const commands: Record<string, () => Promise<number>> = { up, down, status: report };
+const commands: Record<string, () => Promise<number>> = {
+  up: () => up(process.argv[3] === "--real-node"),
+  down,
+  status: report,
+};
 const command = commands[process.argv[2] ?? ""];
 if (!command) {
-  console.error("usage: node test/cluster/cli.ts up|down|status");
+  console.error("usage: node test/cluster/cli.ts up [--real-node] | down | status");
   process.exit(2);
 }
 process.exitCode = await command();

@@ -39,6 +39,8 @@ export interface ControlPlane {
   kubeconfigPath: string;
   /** CA of every certificate of this control plane (API server, etcd, clients). */
   caCertPath: string;
+  /** Its key: a real node's kubelet gets its certificates from it. */
+  caKeyPath: string;
   etcd: EtcdConnection;
   /** JSON lines, one Metadata event per write (create/update/patch/delete/deletecollection). */
   auditLogPath: string;
@@ -60,6 +62,11 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** Number of KWOK-managed Nodes, at least two. */
   fakeNodeCount?: number;
+  /**
+   * Where kube-apiserver listens and what it advertises as the `kubernetes` Service's endpoint: 127.0.0.1
+   * unless a real node's pods must reach it, which they cannot on the host's loopback (see real-node.ts).
+   */
+  address?: string;
 }
 
 /** Inside the state dir: the processes started so far (read by `cli.ts down` to leave nothing behind). */
@@ -102,8 +109,9 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
   linkBinaries(binaries, dirs.bin);
 
   const [etcdPort, etcdPeerPort, apiserverPort] = (await freePorts(3)) as [number, number, number];
-  const server = `https://127.0.0.1:${apiserverPort}`;
-  const pki = await generatePki(dirs.pki);
+  const address = options.address ?? "127.0.0.1";
+  const server = `https://${address}:${apiserverPort}`;
+  const pki = await generatePki(dirs.pki, address);
   const caPem = readFileSync(pki.ca.certPath, "utf8");
   const writeKubeconfig = (path: string, user: string, pair: KeyPair) => {
     const credentials = {
@@ -196,8 +204,8 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     log(`etcd is up on ${etcd.endpoint} (${elapsed(started)})`);
 
     const apiserverArgs = [
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       `--secure-port=${apiserverPort}`,
       `--etcd-servers=${etcd.endpoint}`,
       `--etcd-cafile=${etcd.caCertPath}`,
@@ -207,6 +215,13 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       `--tls-private-key-file=${pki.apiserver.keyPath}`,
       `--client-ca-file=${pki.ca.certPath}`,
       "--authorization-mode=Node,RBAC",
+      // For logs, exec and port-forward through a real node's kubelet: its serving certificate is checked
+      // against this CA, at the Node's InternalIP (no DNS names here), and kube-apiserver authenticates with
+      // its own client certificate.
+      `--kubelet-certificate-authority=${pki.ca.certPath}`,
+      `--kubelet-client-certificate=${pki.kubeletClient.certPath}`,
+      `--kubelet-client-key=${pki.kubeletClient.keyPath}`,
+      "--kubelet-preferred-address-types=InternalIP",
       // PodSecurity is on by default; naming it keeps it on whatever the defaults become.
       "--enable-admission-plugins=NodeRestriction,PodSecurity",
       // Privileged pods pass this gate so that Pod Security admission is what rejects them.
@@ -222,8 +237,8 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       `--service-account-key-file=${pki.serviceAccount.publicKeyPath}`,
       `--service-account-signing-key-file=${pki.serviceAccount.privateKeyPath}`,
       `--service-cluster-ip-range=${serviceClusterIPRange}`,
-      // The `kubernetes` Service's Endpoints may not point at loopback, the only address served here.
-      "--endpoint-reconciler-type=none",
+      // The `kubernetes` Service's Endpoints may not point at loopback: without a real node, nothing needs them.
+      `--endpoint-reconciler-type=${address === "127.0.0.1" ? "none" : "lease"}`,
       "--profiling=false",
     ];
     let apiserver = start("kube-apiserver", binaries.kubeApiserver, apiserverArgs);
@@ -306,6 +321,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       server,
       kubeconfigPath,
       caCertPath: pki.ca.certPath,
+      caKeyPath: pki.ca.keyPath,
       etcd,
       auditLogPath,
       binDir: dirs.bin,
@@ -344,62 +360,89 @@ async function stopProcesses(processes: ManagedProcess[]): Promise<void> {
   await Promise.all(byName(["etcd"]).map((p) => p.stop(10_000)));
 }
 
-async function generatePki(dir: string) {
+async function generatePki(dir: string, address: string) {
   const ca = await createCertificateAuthority(dir, "tradingbot-local-ca");
   const loopback = { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
-  const [etcdServer, etcdClient, apiserver, admin, controllerManager, scheduler, kwok, serviceAccount] =
-    await Promise.all([
-      // etcd's JSON gateway dials etcd's own gRPC port with this certificate, so it is a client one too.
-      issueCertificate(ca, dir, {
-        name: "etcd-server",
-        commonName: "etcd",
-        usage: "server-and-client",
-        ...loopback,
-      }),
-      issueCertificate(ca, dir, {
-        name: "etcd-client",
-        commonName: "kube-apiserver-etcd-client",
-        usage: "client",
-      }),
-      issueCertificate(ca, dir, {
-        name: "kube-apiserver",
-        commonName: "kube-apiserver",
-        usage: "server",
-        dnsNames: [
-          "localhost",
-          "kubernetes",
-          "kubernetes.default",
-          "kubernetes.default.svc",
-          "kubernetes.default.svc.cluster.local",
-        ],
-        ipAddresses: ["127.0.0.1", "10.96.0.1"],
-      }),
-      issueCertificate(ca, dir, {
-        name: "admin",
-        commonName: "kubernetes-admin",
-        organizations: ["system:masters"],
-        usage: "client",
-      }),
-      issueCertificate(ca, dir, {
-        name: "kube-controller-manager",
-        commonName: "system:kube-controller-manager",
-        usage: "client",
-      }),
-      issueCertificate(ca, dir, {
-        name: "kube-scheduler",
-        commonName: "system:kube-scheduler",
-        usage: "client",
-      }),
-      // KWOK plays every kubelet of the fake nodes (status, leases, pod IPs) across all namespaces.
-      issueCertificate(ca, dir, {
-        name: "kwok",
-        commonName: "system:kwok-controller",
-        organizations: ["system:masters"],
-        usage: "client",
-      }),
-      createSigningKey(dir, "service-account"),
-    ]);
-  return { ca, etcdServer, etcdClient, apiserver, admin, controllerManager, scheduler, kwok, serviceAccount };
+  const [
+    etcdServer,
+    etcdClient,
+    apiserver,
+    admin,
+    controllerManager,
+    scheduler,
+    kwok,
+    kubeletClient,
+    serviceAccount,
+  ] = await Promise.all([
+    // etcd's JSON gateway dials etcd's own gRPC port with this certificate, so it is a client one too.
+    issueCertificate(ca, dir, {
+      name: "etcd-server",
+      commonName: "etcd",
+      usage: "server-and-client",
+      ...loopback,
+    }),
+    issueCertificate(ca, dir, {
+      name: "etcd-client",
+      commonName: "kube-apiserver-etcd-client",
+      usage: "client",
+    }),
+    issueCertificate(ca, dir, {
+      name: "kube-apiserver",
+      commonName: "kube-apiserver",
+      usage: "server",
+      dnsNames: [
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+      ],
+      ipAddresses: [...new Set(["127.0.0.1", "10.96.0.1", address])],
+    }),
+    issueCertificate(ca, dir, {
+      name: "admin",
+      commonName: "kubernetes-admin",
+      organizations: ["system:masters"],
+      usage: "client",
+    }),
+    issueCertificate(ca, dir, {
+      name: "kube-controller-manager",
+      commonName: "system:kube-controller-manager",
+      usage: "client",
+    }),
+    issueCertificate(ca, dir, {
+      name: "kube-scheduler",
+      commonName: "system:kube-scheduler",
+      usage: "client",
+    }),
+    // KWOK plays every kubelet of the fake nodes (status, leases, pod IPs) across all namespaces.
+    issueCertificate(ca, dir, {
+      name: "kwok",
+      commonName: "system:kwok-controller",
+      organizations: ["system:masters"],
+      usage: "client",
+    }),
+    // kubelets authorize what kube-apiserver asks of them (logs, exec) by this certificate's groups.
+    issueCertificate(ca, dir, {
+      name: "kube-apiserver-kubelet-client",
+      commonName: "kube-apiserver-kubelet-client",
+      organizations: ["system:masters"],
+      usage: "client",
+    }),
+    createSigningKey(dir, "service-account"),
+  ]);
+  return {
+    ca,
+    etcdServer,
+    etcdClient,
+    apiserver,
+    admin,
+    controllerManager,
+    scheduler,
+    kwok,
+    kubeletClient,
+    serviceAccount,
+  };
 }
 
 function readTls(ca: KeyPair, client: KeyPair): TlsClientOptions {
