@@ -20,6 +20,11 @@ export interface AlertGroup {
   rules: AlertRule[];
 }
 
+/** A per-bot operator series (labels `bot_namespace`, `bot`); every replica reports it, hence `max by`. */
+function perBot(metric: string): string {
+  return `max by (bot_namespace, bot) (${metric})`;
+}
+
 /** One operator replica leads; the others report the same fleet gauges, hence `max by` over replicas. */
 export const ALERT_GROUPS: AlertGroup[] = [
   {
@@ -97,6 +102,19 @@ export const ALERT_GROUPS: AlertGroup[] = [
         description:
           "A risk halt latches: the bot stays halted until someone sets spec.killSwitch.acknowledgeHalt " +
           "to the id in its status.halt.id. Find them with `kubectl get tradingbots -A`.",
+      },
+      {
+        alert: "TradingBotCredentialsRotationDue",
+        // The same comparison as the bot's CredentialsRotationDue condition: age past the schedule.
+        expr: `${perBot("tradingbot_credentials_age_seconds")} > ${perBot("tradingbot_credentials_rotation_period_seconds")}`,
+        severity: "warning",
+        summary:
+          "The exchange key of bot {{ $labels.bot_namespace }}/{{ $labels.bot }} is older than its rotation schedule.",
+        description:
+          "Its credentials Secret has held the same data for {{ $value | humanizeDuration }}, longer than " +
+          "spec.exchange.rotateCredentialsEvery (condition CredentialsRotationDue). Create a new key at the " +
+          "exchange, put it in the Secret (the bot restarts on it), check the bot is Ready, then revoke the " +
+          "old key: docs/operations.md, Key rotation.",
       },
       {
         alert: "TradingBotDegraded",

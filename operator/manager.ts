@@ -5,6 +5,7 @@ import {
   CREDENTIALS_PURPOSES,
   EXCHANGE_MODES_LABEL,
   killSwitchSelects,
+  rotationPeriodSeconds,
   type TradingBotSpec,
 } from "../api/v1alpha1/index.ts";
 import type { OperatorConfig } from "./config.ts";
@@ -23,13 +24,20 @@ import type { ConfigMap, KubeObject, NetworkPolicy, Pod, ServiceAccount } from "
 import { WorkQueue } from "./kube/work-queue.ts";
 import { FIELD_MANAGER, MANAGED_BY_SELECTOR, REPORTING_CONTROLLER } from "./names.ts";
 import { startHealthServer, startMetricsServer } from "./ops/health-server.ts";
-import { createMetrics, type FleetSnapshot, type Metrics, sourceKind } from "./ops/metrics.ts";
+import {
+  type CredentialsAgeSample,
+  createMetrics,
+  type FleetSnapshot,
+  type Metrics,
+  sourceKind,
+} from "./ops/metrics.ts";
 import {
   type KillSwitchObject,
   RESOURCES,
   type TradingBotObject,
   type TradingPolicyObject,
 } from "./resources.ts";
+import { credentialsAge, observedSecret } from "./tradingbot/credentials-rotation.ts";
 import type { BotTermination } from "./tradingbot/halt.ts";
 import {
   botTermination,
@@ -40,7 +48,7 @@ import {
 import { type Caches, reconcileTradingBot } from "./tradingbot/reconcile.ts";
 import { RuntimePoller } from "./tradingbot/runtime-poller.ts";
 import { SecretFactsSource } from "./tradingbot/secret-facts.ts";
-import { botKillSwitch, forgetBotSpec } from "./tradingbot/spec.ts";
+import { botKillSwitch, forgetBotSpec, parseBotSpec } from "./tradingbot/spec.ts";
 
 // Wiring: one connection and client, the watches and their caches, the event handlers that map changes
 // to queue keys, leader election, the work queues, the runtime poller and the HTTP endpoints.
@@ -142,6 +150,7 @@ export class Operator {
     this.metrics = createMetrics(
       () => this.#fleet(),
       () => this.#informers,
+      () => this.#credentialsAges(),
     );
     this.client = new KubeClient(connection, {
       qps: config.qps,
@@ -237,6 +246,29 @@ export class Operator {
       }
     }
     return { botsByPhase, haltedBySource };
+  }
+
+  /** Each bot's credentials age, as its reconcile would compute it now (credentials-rotation.ts). */
+  *#credentialsAges(): Iterable<CredentialsAgeSample> {
+    const now = Date.now();
+    for (const bot of this.caches.bots.values()) {
+      const parsed = parseBotSpec(bot);
+      if (bot.metadata.deletionTimestamp || !parsed.ok) continue;
+      const { exchange } = parsed.spec;
+      const namespace = bot.metadata.namespace ?? "";
+      const secret = this.caches.secrets.get(objectKey(namespace, exchange.credentialsSecretRef.name));
+      const age = credentialsAge(bot.status?.credentials, observedSecret(secret), now);
+      if (!age) continue;
+      yield {
+        namespace,
+        name: bot.metadata.name,
+        ageSeconds: age.seconds,
+        rotationPeriodSeconds:
+          exchange.rotateCredentialsEvery === undefined
+            ? undefined
+            : rotationPeriodSeconds(exchange.rotateCredentialsEvery),
+      };
+    }
   }
 
   #enqueueBot = (key: string | undefined, urgent = false) => {

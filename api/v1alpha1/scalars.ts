@@ -43,6 +43,29 @@ export function nonNegativeDecimal(description: string) {
   return z.string().max(DECIMAL_MAX_LENGTH).regex(NON_NEGATIVE_DECIMAL).describe(description);
 }
 
+// Durations are one whole number and one unit ("90s", "15m", "4h", "1d"): simple to read in a spec, and
+// the same pattern for zod, the CRD and the API server. Each field names the units it accepts.
+const DURATION_UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+export type DurationUnit = keyof typeof DURATION_UNIT_SECONDS;
+const DURATION = /^([1-9][0-9]{0,4})(s|m|h|d)$/;
+
+/** A duration string in the given units, 1 to 99999 of one unit, such as 15m, 4h or 1d. */
+export function durationString(units: readonly DurationUnit[], message: string) {
+  return z
+    .string()
+    .max(8)
+    .regex(new RegExp(`^[1-9][0-9]{0,4}(${units.join("|")})$`), { message });
+}
+
+/** A duration string ("90s", "15m", "4h", "1d") in seconds; `field` names it in the error. */
+export function durationSeconds(duration: string, field: string): number {
+  const match = DURATION.exec(duration);
+  if (!match) {
+    throw new Error(`${field}: ${JSON.stringify(duration)} is not a duration such as 90s, 15m, 4h or 1d`);
+  }
+  return Number(match[1]) * DURATION_UNIT_SECONDS[match[2] as DurationUnit];
+}
+
 /** An RFC 3339 timestamp as Kubernetes writes them (metav1.Time). */
 export function timestamp(description: string) {
   return z.iso.datetime({ offset: true }).describe(description);

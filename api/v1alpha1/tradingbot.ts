@@ -12,6 +12,8 @@ import {
 import { immutable, mapList, withRules } from "./rules.ts";
 import {
   boundedPositiveDecimal,
+  durationSeconds,
+  durationString,
   nonNegativeDecimal,
   objectName,
   positiveDecimal,
@@ -25,6 +27,23 @@ import {
 export const EXCHANGE_NAMES = ["binance"] as const;
 export const TRADING_MODES = ["paper", "testnet", "live"] as const;
 export type TradingMode = (typeof TRADING_MODES)[number];
+
+export const RotationPeriod = withRules(
+  durationString(["m", "h", "d"], "must be a duration in minutes, hours or days, such as 90m, 12h or 30d"),
+  [
+    {
+      // Hours and days are at least 1h by their pattern; minutes must be 60 or more.
+      rule: "!self.endsWith('m') || self.matches('^([6-9][0-9]|[1-9][0-9]{2,4})m$')",
+      message: "spec.exchange.rotateCredentialsEvery must be at least 1h (60m), such as 12h, 30d or 90d",
+      holds: (every) => !every.endsWith("m") || /^([6-9][0-9]|[1-9][0-9]{2,4})m$/.test(every),
+    },
+  ],
+);
+
+/** spec.exchange.rotateCredentialsEvery ("90m", "12h", "30d") in seconds. */
+export function rotationPeriodSeconds(every: string): number {
+  return durationSeconds(every, "spec.exchange.rotateCredentialsEvery");
+}
 
 export const ExchangeSpec = withRules(
   z.strictObject({
@@ -63,6 +82,12 @@ export const ExchangeSpec = withRules(
         "Base URL that replaces the exchange's own API URL. Required in paper mode (the paper exchange's " +
           "URL); optional otherwise (for example an egress proxy). Must be https in live mode.",
       ),
+    rotateCredentialsEvery: RotationPeriod.optional().describe(
+      "How long the exchange credentials Secret may go without a change before the bot reports " +
+        "CredentialsRotationDue=True (and the operator's metrics let an alert fire), such as 30d or 90d; at " +
+        "least 1h. The age counts from status.credentials.since, when the operator first saw the Secret's " +
+        "current version. Unset: no schedule.",
+    ),
   }),
   [
     {
@@ -125,13 +150,10 @@ export const GridParams = withRules(
 
 export const DcaParams = z
   .strictObject({
-    interval: z
-      .string()
-      .max(8)
-      .regex(/^[1-9][0-9]{0,4}(m|h|d)$/, {
-        message: "must be a duration in minutes, hours or days, such as 15m, 4h or 1d",
-      })
-      .describe("Time between buys, such as 15m, 4h or 1d."),
+    interval: durationString(
+      ["m", "h", "d"],
+      "must be a duration in minutes, hours or days, such as 15m, 4h or 1d",
+    ).describe("Time between buys, such as 15m, 4h or 1d."),
     quotePerBuy: positiveDecimal("Amount spent on each buy, in the quote currency."),
     maxBuys: z
       .number()
@@ -303,12 +325,10 @@ export const BotKillSwitch = z
         "Set to status.halt.id to release a latched risk halt after you have looked into it. " +
           "Any other value is refused in status.",
       ),
-    haltIfUnsupervisedFor: z
-      .string()
-      .max(8)
-      .regex(/^[1-9][0-9]{0,4}(s|m|h)$/, {
-        message: "must be a duration in seconds, minutes or hours, such as 90s, 5m or 1h",
-      })
+    haltIfUnsupervisedFor: durationString(
+      ["s", "m", "h"],
+      "must be a duration in seconds, minutes or hours, such as 90s, 5m or 1h",
+    )
       .optional()
       .describe(
         "Dead man's switch: a runtime that has been unable to confirm its halt sources (its TradingBot and " +
@@ -321,12 +341,7 @@ export type BotKillSwitch = z.infer<typeof BotKillSwitch>;
 
 /** haltIfUnsupervisedFor ("90s", "5m", "1h") in seconds. */
 export function unsupervisedHaltSeconds(duration: string): number {
-  const match = /^([1-9][0-9]{0,4})(s|m|h)$/.exec(duration);
-  if (!match)
-    throw new Error(
-      `haltIfUnsupervisedFor: ${JSON.stringify(duration)} is not a duration such as 90s, 5m or 1h`,
-    );
-  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as "s" | "m" | "h"];
+  return durationSeconds(duration, "spec.killSwitch.haltIfUnsupervisedFor");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -552,7 +567,13 @@ export type TradingBotSpecInput = z.input<typeof TradingBotSpec>;
 export const BOT_PHASES = ["Pending", "Running", "Halting", "Halted", "Degraded", "Terminating"] as const;
 export type BotPhase = (typeof BOT_PHASES)[number];
 
-export const BOT_CONDITION_TYPES = ["Ready", "Halted", "CredentialsAvailable", "RuntimeReachable"] as const;
+export const BOT_CONDITION_TYPES = [
+  "Ready",
+  "Halted",
+  "CredentialsAvailable",
+  "RuntimeReachable",
+  "CredentialsRotationDue",
+] as const;
 export type BotConditionType = (typeof BOT_CONDITION_TYPES)[number];
 
 export const HaltStatus = z
@@ -613,6 +634,25 @@ export const RuntimeStatus = z
   .describe("What the bot runtime last reported about its trading.");
 export type RuntimeStatus = z.infer<typeof RuntimeStatus>;
 
+export const CredentialsStatus = z
+  .strictObject({
+    secretName: objectName("The exchange credentials Secret (spec.exchange.credentialsSecretRef.name)."),
+    secretResourceVersion: z
+      .string()
+      .max(64)
+      .describe(
+        "The Secret's metadata.resourceVersion the operator last saw: a version, the one the bot's pod " +
+          "restarts on, and nothing derived from the Secret's values.",
+      ),
+    since: timestamp(
+      "Since when the Secret has held its current data: when the operator first saw this version, or the " +
+        "Secret's creationTimestamp for a Secret it had not seen before. Its age (CredentialsRotationDue, " +
+        "tradingbot_credentials_age_seconds) counts from here.",
+    ),
+  })
+  .describe("The key-rotation clock of the exchange credentials, kept by the operator.");
+export type CredentialsStatus = z.infer<typeof CredentialsStatus>;
+
 export const TradingBotStatus = z
   .strictObject({
     phase: z
@@ -627,10 +667,14 @@ export const TradingBotStatus = z
       .describe("The .metadata.generation last acted on."),
     conditions: mapList(z.array(Condition).max(16), "type")
       .optional()
-      .describe("Ready, Halted, CredentialsAvailable and RuntimeReachable, as metav1.Conditions."),
+      .describe(
+        "Ready, Halted, CredentialsAvailable, RuntimeReachable and, with spec.exchange.rotateCredentialsEvery, " +
+          "CredentialsRotationDue, as metav1.Conditions.",
+      ),
     podName: z.string().max(253).optional().describe("Name of the bot pod while one exists."),
     halt: HaltStatus.optional(),
     runtime: RuntimeStatus.optional(),
+    credentials: CredentialsStatus.optional(),
   })
   .describe("Observed state of a trading bot, written by the operator.");
 export type TradingBotStatus = z.infer<typeof TradingBotStatus>;

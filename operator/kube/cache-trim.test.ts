@@ -3,13 +3,14 @@ import { secretTrimmer, trimObject, trimPod } from "./cache-trim.ts";
 import type { Pod } from "./types.ts";
 
 describe("secretTrimmer", () => {
-  it("keeps only identity, version and the labels asked for, not even annotations that repeat the data", () => {
+  it("keeps only identity, version, creation time and the labels asked for, not even annotations that repeat the data", () => {
     const secret = {
       metadata: {
         name: "keys",
         namespace: "t",
         uid: "u",
         resourceVersion: "7",
+        creationTimestamp: "2026-03-01T12:00:00Z",
         annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"data":{"apiKey":"c2VjcmV0"}}' },
         labels: { a: "b", "trading.botops.dev/credentials": "exchange" },
       },
@@ -21,6 +22,7 @@ describe("secretTrimmer", () => {
         namespace: "t",
         uid: "u",
         resourceVersion: "7",
+        creationTimestamp: "2026-03-01T12:00:00Z",
         labels: { "trading.botops.dev/credentials": "exchange" },
       },
     });

@@ -50,16 +50,16 @@ export function trimPod(pod: Pod): Pod {
 }
 
 /**
- * A Secret as the operator keeps it: identity, version and the named labels only. Even metadata can
- * carry values (a kubectl-applied Secret repeats its data in the last-applied-configuration annotation),
- * so all else goes.
+ * A Secret as the operator keeps it: identity, version, creation time and the named labels only. Even
+ * metadata can carry values (a kubectl-applied Secret repeats its data in the last-applied-configuration
+ * annotation), so all else goes.
  */
 export function secretTrimmer(labelsToKeep: readonly string[]): (object: KubeObject) => KubeObject {
   return (object) => {
-    const { name, namespace, uid, resourceVersion, labels } = object.metadata;
+    const { name, namespace, uid, resourceVersion, creationTimestamp, labels } = object.metadata;
     const kept = Object.fromEntries(
       labelsToKeep.filter((key) => labels?.[key] !== undefined).map((key) => [key, labels?.[key] as string]),
     );
-    return { metadata: { name, namespace, uid, resourceVersion, labels: kept } };
+    return { metadata: { name, namespace, uid, resourceVersion, creationTimestamp, labels: kept } };
   };
 }

@@ -1,11 +1,21 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 // Every metric the operator exports, in one registry. Gauges that describe the fleet (bots by phase,
-// halted bots by source) are computed from the cache when scraped, so they can never drift.
+// halted bots by source, each bot's credentials age) are computed from the cache when scraped, so they can
+// never drift, and a deleted bot's series go with it.
 
 export interface FleetSnapshot {
   botsByPhase: Map<string, number>;
   haltedBySource: Map<string, number>;
+}
+
+/** One bot's exchange credentials: how long the Secret has held its data, and its rotation schedule. */
+export interface CredentialsAgeSample {
+  namespace: string;
+  name: string;
+  ageSeconds: number;
+  /** spec.exchange.rotateCredentialsEvery in seconds; undefined without a schedule. */
+  rotationPeriodSeconds: number | undefined;
 }
 
 /** One watch, as its liveness gauge reads it. */
@@ -14,7 +24,11 @@ export interface WatchLiveness {
   silenceSeconds: number;
 }
 
-export function createMetrics(fleet: () => FleetSnapshot, watches: () => Iterable<WatchLiveness> = () => []) {
+export function createMetrics(
+  fleet: () => FleetSnapshot,
+  watches: () => Iterable<WatchLiveness> = () => [],
+  credentials: () => Iterable<CredentialsAgeSample> = () => [],
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "tradingbot_operator_" });
   const registers = [registry];
@@ -129,6 +143,34 @@ export function createMetrics(fleet: () => FleetSnapshot, watches: () => Iterabl
     collect() {
       this.reset();
       for (const [source, count] of fleet().haltedBySource) this.set({ source }, count);
+    },
+  });
+
+  // No `tradingbot_operator_` prefix: these describe a bot, not the operator (as the runtime's own do). The
+  // bot is `bot_namespace` and `bot`: a `namespace` label would clash with the scrape target's own.
+  new Gauge({
+    name: "tradingbot_credentials_age_seconds",
+    help: "Seconds since the bot's exchange credentials Secret last changed, as the operator saw it (status.credentials.since).",
+    labelNames: ["bot_namespace", "bot"],
+    registers,
+    collect() {
+      this.reset();
+      for (const bot of credentials())
+        this.set({ bot_namespace: bot.namespace, bot: bot.name }, bot.ageSeconds);
+    },
+  });
+  new Gauge({
+    name: "tradingbot_credentials_rotation_period_seconds",
+    help: "The bot's spec.exchange.rotateCredentialsEvery in seconds; absent without a schedule.",
+    labelNames: ["bot_namespace", "bot"],
+    registers,
+    collect() {
+      this.reset();
+      for (const bot of credentials()) {
+        if (bot.rotationPeriodSeconds !== undefined) {
+          this.set({ bot_namespace: bot.namespace, bot: bot.name }, bot.rotationPeriodSeconds);
+        }
+      }
     },
   });
 

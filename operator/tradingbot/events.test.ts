@@ -25,6 +25,29 @@ const condition = (type: string, status: "True" | "False", reason: string, messa
 });
 
 describe("transitionEvents", () => {
+  it("warns once when a key rotation falls due, and says so when the Secret has changed", () => {
+    const due = condition(
+      "CredentialsRotationDue",
+      "True",
+      "SecretOlderThanSchedule",
+      "Secret t/keys ... due",
+    );
+    const fresh = condition("CredentialsRotationDue", "False", "WithinSchedule", "Secret t/keys ... due at");
+    const falls = transitionEvents({ conditions: [fresh] }, { conditions: [due] }, running, {
+      action: "keep",
+    });
+    expect(falls).toEqual([
+      { type: "Warning", reason: "CredentialsRotationDue", action: "CheckCredentials", note: due.message },
+    ]);
+    expect(
+      transitionEvents({ conditions: [due] }, { conditions: [due] }, running, { action: "keep" }),
+    ).toEqual([]);
+    const rotated = transitionEvents({ conditions: [due] }, { conditions: [fresh] }, running, {
+      action: "keep",
+    });
+    expect(rotated.map((e) => [e.type, e.reason])).toEqual([["Normal", "CredentialsRotated"]]);
+  });
+
   it("records a halt once, when it starts", () => {
     const before: TradingBotStatus = { halt: { engaged: false } };
     const after: TradingBotStatus = { halt: halted.halt };

@@ -93,6 +93,25 @@ export function transitionEvents(
     });
   }
 
+  const rotationBefore = conditionOf(before, "CredentialsRotationDue");
+  const rotationAfter = conditionOf(after, "CredentialsRotationDue");
+  if (rotationAfter?.status === "True" && rotationBefore?.status !== "True") {
+    events.push({
+      type: "Warning",
+      reason: "CredentialsRotationDue",
+      action: "CheckCredentials",
+      note: rotationAfter.message,
+    });
+  }
+  if (rotationAfter?.status === "False" && rotationBefore?.status === "True") {
+    events.push({
+      type: "Normal",
+      reason: "CredentialsRotated",
+      action: "CheckCredentials",
+      note: rotationAfter.message,
+    });
+  }
+
   const readyBefore = conditionOf(before, "Ready");
   const readyAfter = conditionOf(after, "Ready");
   for (const reason of ["InvalidSpec", "PolicyViolation", "NameConflict", "PodFailed", "UnsafeCredentials"]) {

@@ -157,6 +157,7 @@ function observe(
     goneTermination: undefined,
     owned: { serviceAccount: undefined, configMap: undefined, networkPolicy: undefined },
     credentials: undefined,
+    exchangeSecret: undefined,
     conflicts: [],
     policyViolations: [],
     restarts: undefined,
@@ -439,6 +440,101 @@ describe("the plan of a bot that may run", () => {
     const result = plan(observe({ credentials: missing }));
     expect(result.writes[0]).toMatchObject({ kind: "deletePod", urgent: false, cause: "stop" });
     expect(statusOf(result.writes)?.phase).toBe("Degraded");
+  });
+});
+
+describe("the plan of a bot with a key-rotation schedule", () => {
+  const DAY = 86_400_000;
+  const keys = (resourceVersion: string) => ({
+    namespace: "trading",
+    name: sample.spec.exchange.credentialsSecretRef.name,
+    resourceVersion,
+    creationTimestamp: new Date(NOW - 40 * DAY).toISOString(),
+  });
+  const scheduled = (every: string, status?: TradingBotStatus, killSwitch?: Record<string, unknown>) =>
+    botObject({
+      status,
+      spec: {
+        ...sample.spec,
+        exchange: { ...sample.spec.exchange, rotateCredentialsEvery: every },
+        killSwitch: { ...sample.spec.killSwitch, ...killSwitch },
+      },
+    });
+  const rotationDue = (status: TradingBotStatus | undefined) =>
+    status?.conditions?.find((c) => c.type === "CredentialsRotationDue");
+
+  it("says CredentialsRotationDue=True for a Secret older than the schedule, from its creationTimestamp", () => {
+    const result = plan(observe({ bot: scheduled("30d"), credentials, exchangeSecret: keys("11") }));
+    const status = statusOf(result.writes);
+    expect(rotationDue(status)).toMatchObject({ status: "True", reason: "SecretOlderThanSchedule" });
+    expect(status?.credentials).toMatchObject({ secretResourceVersion: "11" });
+  });
+
+  it("says False within the schedule and looks again when it falls due, with no event to wake it", () => {
+    const result = plan(observe({ bot: scheduled("60d"), credentials, exchangeSecret: keys("11") }));
+    expect(rotationDue(statusOf(result.writes))).toMatchObject({ status: "False", reason: "WithinSchedule" });
+    // Due in 20 days: a timer holds at most a day, and that look asks again.
+    expect(result.requeueAfterMs).toBe(DAY);
+    // 961h is 40 days and an hour: due in an hour, looked at a second after.
+    const soon = plan(observe({ bot: scheduled("961h"), credentials, exchangeSecret: keys("11") }));
+    expect(soon.requeueAfterMs).toBe(3_601_000);
+  });
+
+  it("flips on time: the look it asked for finds the Secret due, and writes only that", () => {
+    const first = plan(observe({ bot: scheduled("961h"), credentials, exchangeSecret: keys("11") }));
+    const status = statusOf(first.writes);
+    const later = plan(
+      observe({
+        bot: scheduled("961h", status),
+        credentials,
+        exchangeSecret: keys("11"),
+        now: NOW + (first.requeueAfterMs as number),
+      }),
+    );
+    const writes = later.writes.filter((w) => w.kind === "writeStatus");
+    expect(writes).toHaveLength(1);
+    expect(rotationDue(statusOf(writes))).toMatchObject({ status: "True" });
+  });
+
+  it("restarts the clock when the Secret's data changes (a new version), so the condition goes False", () => {
+    const due = statusOf(
+      plan(observe({ bot: scheduled("30d"), credentials, exchangeSecret: keys("11") })).writes,
+    );
+    const rotated = statusOf(
+      plan(observe({ bot: scheduled("30d", due), credentials, exchangeSecret: keys("15") })).writes,
+    );
+    expect(rotated?.credentials).toEqual({
+      secretName: sample.spec.exchange.credentialsSecretRef.name,
+      secretResourceVersion: "15",
+      since: "2026-03-01T12:00:00Z",
+    });
+    expect(rotationDue(rotated)).toMatchObject({ status: "False", reason: "WithinSchedule" });
+  });
+
+  it("keeps the clock of a halted bot without a Secret lookup", () => {
+    const calls: string[] = [];
+    const observation = observe(
+      { bot: scheduled("30d", undefined, { engaged: true }), pod: undefined, exchangeSecret: keys("11") },
+      calls,
+    );
+    const result = planBot(observation);
+    expect("needs" in result).toBe(false);
+    const status = statusOf((result as BotPlan).writes);
+    expect(rotationDue(status)).toMatchObject({ status: "True" });
+  });
+
+  it("does not restart a running bot when a schedule is set", () => {
+    const result = plan(observe({ bot: scheduled("30d"), credentials, exchangeSecret: keys("11") }));
+    expect(kinds(result.writes)).not.toContain("deletePod");
+    expect(kinds(result.writes)).not.toContain("createPod");
+  });
+
+  it("records the clock but no condition without a schedule", () => {
+    const result = plan(observe({ credentials, exchangeSecret: keys("11") }));
+    const status = statusOf(result.writes);
+    expect(rotationDue(status)).toBeUndefined();
+    expect(status?.credentials?.secretResourceVersion).toBe("11");
+    expect(result.requeueAfterMs).toBeUndefined();
   });
 });
 

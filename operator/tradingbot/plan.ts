@@ -3,6 +3,7 @@ import {
   KILL_SWITCH_CHANGED_BY_ANNOTATION,
   type KillSwitchView,
   type PolicyViolation,
+  rotationPeriodSeconds,
   type TradingBotSpec,
   type TradingBotStatus,
 } from "../../api/v1alpha1/index.ts";
@@ -15,6 +16,12 @@ import type { ConfigMap, KubeObject, NetworkPolicy, Pod, ServiceAccount } from "
 import { FINALIZER } from "../names.ts";
 import type { TradingBotObject } from "../resources.ts";
 import type { CredentialsCheck } from "./credentials.ts";
+import {
+  credentialsAge,
+  credentialsRecord,
+  type ObservedSecret,
+  rotationDecision,
+} from "./credentials-rotation.ts";
 import { transitionEvents } from "./events.ts";
 import { type BotTermination, decideHalt, type HaltDecision } from "./halt.ts";
 import {
@@ -102,6 +109,8 @@ export interface BotObservation {
   };
   /** What the referenced Secrets allow; undefined until looked up (the plan says when it needs them). */
   credentials: CredentialsCheck | undefined;
+  /** The exchange Secret as the metadata watch has it (no request): the key-rotation clock's input. */
+  exchangeSecret: ObservedSecret | undefined;
   /** Objects with the bot's derived names that it does not control (its pod among them: not `pod` then). */
   conflicts: NameConflict[];
   /** What the TradingPolicies refuse in a valid spec; the bot runs only when nothing. */
@@ -156,6 +165,10 @@ export const CONFLICT_RETRY_MS = 30_000;
 /** How long the status of a bot whose pod was just created may wait for the pod's first events. */
 const STARTING_STATUS_SETTLE_MS = 10_000;
 const DEFAULT_GRACE_SECONDS = 30;
+/** A rotation that falls due is looked at this long after it does, so the clock has surely passed it. */
+const ROTATION_DUE_MARGIN_MS = 1000;
+/** Longer waits than a timer can hold (about 24.8 days) are cut to this; the resync looks again anyway. */
+const MAX_ROTATION_WAIT_MS = 86_400_000;
 
 export function planBot(o: BotObservation): PlanResult {
   if (o.bot.metadata.deletionTimestamp) return planDeletion(o);
@@ -204,11 +217,53 @@ function deleteWrite(pod: Pod, o: BotObservation, cause: DeleteCause, urgent: bo
   return { kind: "deletePod", pod, gracePeriodSeconds: stopGraceSeconds(pod, o.settings), urgent, cause };
 }
 
+/**
+ * The key-rotation clock and CredentialsRotationDue (credentials-rotation.ts), with how long until the
+ * condition turns True on its own: the bot is looked at again then, with no event to wake it.
+ */
+function credentialsRotation(o: BotObservation): {
+  status: StatusInput["credentialsRotation"];
+  recheckInMs: number | undefined;
+} {
+  if (!o.spec.ok) return { status: undefined, recheckInMs: undefined };
+  const { exchange } = o.spec.spec;
+  const record = credentialsRecord(o.bot.status?.credentials, o.exchangeSecret, o.now);
+  if (exchange.rotateCredentialsEvery === undefined) {
+    return { status: { record, due: undefined }, recheckInMs: undefined };
+  }
+  const schedule = {
+    every: exchange.rotateCredentialsEvery,
+    seconds: rotationPeriodSeconds(exchange.rotateCredentialsEvery),
+  };
+  const secret = `${o.bot.metadata.namespace ?? ""}/${exchange.credentialsSecretRef.name}`;
+  const decision = rotationDecision(
+    credentialsAge(o.bot.status?.credentials, o.exchangeSecret, o.now),
+    schedule,
+    secret,
+  );
+  return {
+    status: { record, due: decision.condition },
+    recheckInMs:
+      decision.dueInMs === undefined
+        ? undefined
+        : Math.min(Math.ceil(decision.dueInMs) + ROTATION_DUE_MARGIN_MS, MAX_ROTATION_WAIT_MS),
+  };
+}
+
+/** The sooner of two waits, either of which may be absent. */
+function sooner(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.min(a, b);
+}
+
+type CredentialsRotation = ReturnType<typeof credentialsRotation>;
+
 function statusInput(
   o: BotObservation,
   halt: HaltDecision,
   podPlan: PodPlan,
   pod: Pod | undefined,
+  rotation: CredentialsRotation,
 ): StatusInput {
   const { spec } = o;
   return {
@@ -227,6 +282,7 @@ function statusInput(
     conflicts: o.conflicts,
     policyViolations: o.policyViolations,
     mirrorIntervalMs: o.settings.mirrorIntervalMs,
+    credentialsRotation: rotation.status,
     pod,
     now: timestampOf(o.now),
   };
@@ -271,10 +327,11 @@ function planHalt(o: BotObservation, halt: HaltDecision): BotPlan {
   const writes: BotWrite[] = [];
   const { pod } = o;
   const podPlan = decidePodPlan({ wanted: undefined, observed: pod, history: o.restarts, now: o.now });
+  const rotation = credentialsRotation(o);
   let statusSoFar = o.bot.status;
 
   if (halt.newRiskLatch) {
-    const latched = computeBotStatus(statusInput(o, halt, podPlan, pod));
+    const latched = computeBotStatus(statusInput(o, halt, podPlan, pod, rotation));
     writes.push({ kind: "writeStatus", status: latched });
     statusSoFar = latched;
   }
@@ -310,7 +367,7 @@ function planHalt(o: BotObservation, halt: HaltDecision): BotPlan {
   const endedBefore = pod !== undefined && runtimeEnded(pod);
   if (deleting && !halt.newRiskLatch && !endedBefore) return { writes, requeueAfterMs: 0, urgent: false };
 
-  const status = computeBotStatus(statusInput(o, halt, podPlan, podAfter));
+  const status = computeBotStatus(statusInput(o, halt, podPlan, podAfter, rotation));
   writes.push(...statusWrite(statusSoFar, status));
   writes.push(...eventsWrite(o, status, halt, podPlan));
   if (!hasFinalizer(o.bot)) writes.push({ kind: "addFinalizer" });
@@ -323,7 +380,7 @@ function planHalt(o: BotObservation, halt: HaltDecision): BotPlan {
         ? Math.min(untilDeadline + 50, SAFETY_REQUEUE_MS)
         : SAFETY_REQUEUE_MS;
   }
-  return { writes, requeueAfterMs, urgent: true };
+  return { writes, requeueAfterMs: sooner(requeueAfterMs, rotation.recheckInMs), urgent: true };
 }
 
 /** Not halted: the bot runs if its spec is valid and its Secrets are complete, else its pod stops. */
@@ -387,7 +444,8 @@ function planRun(o: BotObservation, halt: HaltDecision): BotPlan {
     };
   }
 
-  const status = computeBotStatus(statusInput(o, halt, podPlan, podAfter));
+  const rotation = credentialsRotation(o);
+  const status = computeBotStatus(statusInput(o, halt, podPlan, podAfter, rotation));
   const settling = startingQuietly(o.bot.status, status, podAfter, o.now);
   if (settling !== undefined) return { writes, requeueAfterMs: settling, urgent: false };
   writes.push(...statusWrite(o.bot.status, status));
@@ -395,7 +453,7 @@ function planRun(o: BotObservation, halt: HaltDecision): BotPlan {
   const next = nextLook(podPlan, podAfter, o.now, !mayRun);
   const requeueAfterMs =
     o.conflicts.length > 0 ? Math.min(next ?? CONFLICT_RETRY_MS, CONFLICT_RETRY_MS) : next;
-  return { writes, requeueAfterMs, urgent: false };
+  return { writes, requeueAfterMs: sooner(requeueAfterMs, rotation.recheckInMs), urgent: false };
 }
 
 /**

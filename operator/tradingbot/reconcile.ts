@@ -42,6 +42,7 @@ import {
   type TradingPolicyObject,
 } from "../resources.ts";
 import { type CredentialsCheck, checkCredentials, type SecretLookup } from "./credentials.ts";
+import { observedSecret } from "./credentials-rotation.ts";
 import type { BotTermination } from "./halt.ts";
 import { grantHaltWatch, type HaltWatchAccess, revokeHaltWatch } from "./halt-watch-access.ts";
 import {
@@ -222,6 +223,9 @@ function observe(deps: BotReconcilerDeps, key: string, bot: TradingBotObject): B
       ),
     },
     credentials: undefined,
+    exchangeSecret: spec.ok
+      ? observedSecret(caches.secrets.get(objectKey(namespace, spec.spec.exchange.credentialsSecretRef.name)))
+      : undefined,
     conflicts,
     policyViolations: spec.ok
       ? botPolicyViolations(caches.tradingPolicies.values(), namespace, spec.spec)

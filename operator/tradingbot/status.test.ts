@@ -285,6 +285,34 @@ describe("computeBotStatus", () => {
     });
   });
 
+  it("adds CredentialsRotationDue and the rotation clock only with a schedule, and drops the condition without one", () => {
+    const record = { secretName: "keys", secretResourceVersion: "7", since: "2026-01-01T00:00:00Z" };
+    const due = { status: "True" as const, reason: "SecretOlderThanSchedule", message: "Secret t/keys ..." };
+    const scheduled = computeBotStatus(input({ credentialsRotation: { record, due } }));
+    expect(conditionOf(scheduled, "CredentialsRotationDue")).toMatchObject({
+      ...due,
+      observedGeneration: 3,
+      lastTransitionTime: T0,
+    });
+    expect(scheduled.credentials).toEqual(record);
+    const unscheduled = computeBotStatus(
+      input({ current: scheduled, credentialsRotation: { record, due: undefined } }),
+    );
+    expect(conditionOf(unscheduled, "CredentialsRotationDue")).toBeUndefined();
+    expect(unscheduled.credentials).toEqual(record);
+  });
+
+  it("keeps the rotation clock and condition as they are when the spec cannot be read", () => {
+    const record = { secretName: "keys", secretResourceVersion: "7", since: "2026-01-01T00:00:00Z" };
+    const due = { status: "True" as const, reason: "SecretOlderThanSchedule", message: "Secret t/keys ..." };
+    const before = computeBotStatus(input({ credentialsRotation: { record, due } }));
+    const after = computeBotStatus(
+      input({ current: before, invalidSpec: "spec.symbol: Required", credentials: undefined, now: T1 }),
+    );
+    expect(conditionOf(after, "CredentialsRotationDue")).toMatchObject({ ...due, lastTransitionTime: T0 });
+    expect(after.credentials).toEqual(record);
+  });
+
   it("keeps RuntimeReachable and the runtime fields as they are until the new pod is polled", () => {
     const report = {
       heartbeat: T0,

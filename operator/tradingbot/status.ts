@@ -2,6 +2,7 @@ import type {
   BotConditionType,
   BotPhase,
   Condition,
+  CredentialsStatus,
   RuntimeReport,
   RuntimeStatus,
   TradingBotStatus,
@@ -10,6 +11,7 @@ import { deepEqual } from "../kube/json-compare.ts";
 import { timestampOf } from "../kube/time.ts";
 import type { Pod } from "../kube/types.ts";
 import type { CredentialsCheck } from "./credentials.ts";
+import type { RotationConditionValue } from "./credentials-rotation.ts";
 import type { HaltDecision } from "./halt.ts";
 import { isPodReady, isTerminating, type PodFailure, type PodPlan } from "./pod-lifecycle.ts";
 
@@ -44,6 +46,11 @@ export interface StatusInput {
   runtime: RuntimeObservation | undefined;
   /** A report that differs only in its heartbeat is mirrored at most this often. */
   mirrorIntervalMs: number;
+  /**
+   * The key-rotation clock (status.credentials) and, with a schedule, CredentialsRotationDue (none
+   * without one); undefined when the spec says nothing (it does not parse): what status says is kept.
+   */
+  credentialsRotation?: { record: CredentialsStatus | undefined; due: RotationConditionValue | undefined };
   now: string;
 }
 
@@ -276,12 +283,18 @@ export function computeBotStatus(input: StatusInput): TradingBotStatus {
       input.now,
     ),
   ];
+  const rotation = input.credentialsRotation;
+  const dueBefore = previous("CredentialsRotationDue");
+  const due = rotation ? rotation.due : dueBefore;
+  if (due) conditions.push(condition("CredentialsRotationDue", due, dueBefore, g, input.now));
   const status: TradingBotStatus = { phase, conditions };
   if (g !== undefined) status.observedGeneration = g;
   if (input.pod) status.podName = input.pod.metadata.name;
   status.halt = input.halt ? input.halt.halt : (input.current?.halt ?? { engaged: false });
   const runtime = mirroredRuntime(input);
   if (runtime) status.runtime = runtime;
+  const record = rotation ? rotation.record : input.current?.credentials;
+  if (record) status.credentials = record;
   return status;
 }
 
