@@ -5,11 +5,16 @@
 #   exchange-sim         the paper exchange of the demo and of the kind end-to-end test
 # and the web console, `node dist/console/main.js` (the chart's console Deployment), with its page in
 # dist/console/web/.
+# What the image holds is written once, in image/recipe.ts: Node, the Debian libraries it links, CA
+# certificates, time zones, /etc/passwd with uid 65532, and the application; no shell, no package manager.
+# The rootfs stage assembles it with image/rootfs.ts, as `make image-oci` does before packing it with umoci,
+# and the image is that rootfs and nothing else (test/image/dockerfile.test.ts holds this file to that).
 # Build: make image (docker build -t ghcr.io/botops/tradingbot-operator:<version> .). It runs as uid 65532
 # and needs nothing writable but /tmp, so it works with a read-only root filesystem.
 
-# Node 24 (24.18.0 when pinned) on Debian bookworm, slim. The digest is what is pulled; the tag only says
-# what it was. Refresh: docker buildx imagetools inspect node:24-bookworm-slim
+# Node 24 on Debian bookworm, slim: it builds and assembles; the image's own Node is the one the Makefile
+# pins. The digest is what is pulled; the tag only says what it was. Refresh:
+# docker buildx imagetools inspect node:24-bookworm-slim
 ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
 # --- build: every dependency, TypeScript compiled to dist/ (the bot runtime as one bundled file) -----------
@@ -25,17 +30,19 @@ COPY bot-runtime/ bot-runtime/
 COPY exchange-sim/ exchange-sim/
 COPY console/ console/
 RUN npm run build \
-  && test -f dist/console/main.js && test -f dist/console/web/index.html \
-  && chmod 0755 dist/operator/main.js dist/bot-runtime/main.js dist/exchange-sim/main.js
+  && test -f dist/console/main.js && test -f dist/console/web/index.html
 
-# --- production dependencies only --------------------------------------------------------------------------
-FROM ${NODE_IMAGE} AS production-dependencies
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# --- rootfs: the image's files, from image/recipe.ts ---------------------------------------------------------
+FROM build AS rootfs
+# Every mtime in the image (BuildKit sets it from --build-arg SOURCE_DATE_EPOCH=<seconds>).
+ARG SOURCE_DATE_EPOCH=0
+COPY Makefile ./
+COPY image/ image/
+RUN apt-get update \
+  && node image/rootfs.ts /rootfs
 
-# --- runtime ----------------------------------------------------------------------------------------------
-FROM ${NODE_IMAGE} AS runtime
+# --- the image: that rootfs, and the configuration of image/recipe.ts ------------------------------------------
+FROM scratch AS image
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -48,22 +55,11 @@ LABEL org.opencontainers.image.title="tradingbot-operator" \
       org.opencontainers.image.url="https://github.com/botops/tradingbot-operator" \
       org.opencontainers.image.documentation="https://github.com/botops/tradingbot-operator/blob/main/docs/install.md" \
       org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.vendor="botops" \
-      org.opencontainers.image.base.name="docker.io/library/node:24-bookworm-slim"
-ENV NODE_ENV=production
-# No package manager at run time, and the uid 65532 of the bot pods and the chart, with a name.
-RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
-      /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
-  && groupadd --gid 65532 nonroot \
-  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin nonroot
+      org.opencontainers.image.vendor="botops"
+COPY --from=rootfs /rootfs/ /
+ENV NODE_ENV=production \
+    PATH=/usr/local/bin:/usr/bin
 WORKDIR /app
-# The runtime layout (test/image/production-install.test.ts builds the same one and runs it):
-COPY package.json ./
-COPY --from=production-dependencies /app/node_modules/ node_modules/
-COPY --from=build /src/dist/ dist/
-RUN ln -s /app/dist/operator/main.js /usr/local/bin/tradingbot-operator \
-  && ln -s /app/dist/bot-runtime/main.js /usr/local/bin/bot-runtime \
-  && ln -s /app/dist/exchange-sim/main.js /usr/local/bin/exchange-sim
 USER 65532:65532
 ENTRYPOINT []
 CMD ["tradingbot-operator"]

@@ -158,6 +158,10 @@ image: ## Build the container image (needs a Docker engine).
 	  --build-arg REVISION=$$(git rev-parse HEAD) \
 	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) .
 
+.PHONY: image-oci
+image-oci: build cluster-binaries ## Build the same image without a container engine (umoci): dist/image/tradingbot-operator-oci.tar, an OCI archive.
+	node image/oci.ts --archive dist/image/tradingbot-operator-oci.tar
+
 .PHONY: e2e-kind
 e2e-kind: deps ## End-to-end scenarios on a kind cluster with real kubelets (needs Docker and kind).
 	test/e2e-kind/run.sh

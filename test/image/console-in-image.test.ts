@@ -10,10 +10,7 @@ const REPO_ROOT = join(import.meta.dirname, "..", "..");
 describe("the image's console", () => {
   it("is compiled in the build stage from console/, which the build context admits, and copied with dist/", () => {
     const dockerfile = readFileSync(join(REPO_ROOT, "Dockerfile"), "utf8");
-    const build = dockerfile.slice(
-      dockerfile.indexOf(" AS build"),
-      dockerfile.indexOf(" AS production-dependencies"),
-    );
+    const build = dockerfile.slice(dockerfile.indexOf(" AS build"), dockerfile.indexOf(" AS rootfs"));
     expect(build).toMatch(/^COPY console\/ console\/$/m);
     expect(build).toContain("test -f dist/console/main.js && test -f dist/console/web/index.html");
     const dockerignore = readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8").split("\n");

@@ -1,7 +1,8 @@
-// What the container image holds, built here without a container engine: the runtime stage's layout of
-// the Dockerfile (package.json, dist/ with the SQL migrations, and `npm ci --omit=dev --ignore-scripts`
-// dependencies), read-only, run as the image's uid 65532 through the same program names on PATH. Both
-// entrypoints start from it and do their real work, so no dev dependency is needed at run time.
+// The image's application layout (image/recipe.ts: package.json, dist/ with the SQL migrations, and
+// `npm ci --omit=dev --ignore-scripts` dependencies), built here from the checkout, read-only, run as the
+// image's uid 65532 through the same program names on PATH. Both entrypoints start from it and do their
+// real work against the cluster and PostgreSQL, so no dev dependency is needed at run time. The image
+// itself is built and run in oci-image.test.ts.
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import {
   chmodSync,
@@ -108,7 +109,7 @@ beforeAll(async () => {
   for (const dir of [app, bin, tmp]) mkdirSync(dir);
   giveToImageUser(tmp);
 
-  // The production-dependencies stage.
+  // The production dependencies, as image/rootfs.ts installs them.
   const deps = join(root, "deps");
   mkdirSync(deps);
   for (const file of ["package.json", "package-lock.json"]) cpSync(join(REPO_ROOT, file), join(deps, file));
@@ -128,7 +129,7 @@ beforeAll(async () => {
     );
   }
 
-  // The runtime stage: exactly what its COPY instructions name.
+  // What the recipe puts under /app.
   const sources: Record<string, string> = {
     "package.json": join(REPO_ROOT, "package.json"),
     "node_modules/": join(deps, "node_modules"),
@@ -136,9 +137,7 @@ beforeAll(async () => {
   };
   const unknown = layout.copied.filter((path) => !(path in sources));
   if (unknown.length > 0)
-    throw new Error(
-      `the Dockerfile's runtime stage copies ${unknown.join(", ")}: teach this test where from`,
-    );
+    throw new Error(`image/recipe.ts puts ${unknown.join(", ")} under /app: teach this test where from`);
   for (const path of layout.copied) cpSync(sources[path] as string, join(app, path), { recursive: true });
   for (const path of Object.values(layout.programs)) chmodSync(join(app, path), 0o755);
   makeReadOnly(app);
@@ -154,7 +153,7 @@ afterAll(() => {
 });
 
 describe("the image's runtime layout", () => {
-  it("is what the Dockerfile's runtime stage copies, with package.json's programs on PATH, as uid 65532", () => {
+  it("is what image/recipe.ts puts under /app, with package.json's programs on PATH, as uid 65532", () => {
     expect(layout.copied).toEqual(["dist/", "node_modules/", "package.json"]);
     expect(layout.programs).toEqual(
       Object.fromEntries(Object.entries(pkg.bin).map(([name, path]) => [name, path.replace(/^\.\//, "")])),
