@@ -14,7 +14,7 @@ export interface ConsoleIdentity {
   name: string;
   namespace: string;
   serviceAccount: string;
-  /** The users of the users file: the only users it may impersonate. */
+  /** The users of the users file and the OIDC users of --impersonate-users: the only users it may impersonate. */
   users: readonly string[];
   /** --impersonate-groups: the only groups it may impersonate. */
   groups: readonly string[];

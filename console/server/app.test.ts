@@ -1,9 +1,12 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../../test/support/wait-for.ts";
 import type { BotFeed } from "../kube/bot-feed.ts";
 import type { Impersonation } from "../kube/client.ts";
 import { KubeApiError } from "../kube/client.ts";
@@ -12,6 +15,7 @@ import type { StoredTradingBot } from "../kube/views.ts";
 import { buildConsoleApp, type RequestLimits, routesOf } from "./app.ts";
 import { LoginThrottle } from "./login-throttle.ts";
 import { ConsoleMetrics } from "./metrics.ts";
+import { OidcClient } from "./oidc-client.ts";
 import { hashPassword, parsePasswordHash } from "./passwords.ts";
 import { IDLE_TIMEOUT_MS, nextKeyRing, type SessionKeyRing } from "./session-seal.ts";
 import { type ConsoleUser, passwordAuthenticator } from "./users.ts";
@@ -48,7 +52,26 @@ afterEach(async () => {
   open = [];
 });
 
-async function harness(options: { limits?: RequestLimits; trustedProxies?: number } = {}): Promise<Harness> {
+/** A real OIDC client whose issuer is not there (nothing listens on port 2): every sign-in fails at discovery. */
+const OIDC_SECRET = "canary-oidc-client-secret-5e1f";
+const absentIssuer = () =>
+  new OidcClient({
+    issuerUrl: "https://127.0.0.1:2",
+    clientId: "console",
+    clientSecret: OIDC_SECRET,
+    redirectUrl: "https://console.example.com/auth/oidc/callback",
+    scopes: ["openid"],
+  });
+
+async function harness(
+  options: {
+    limits?: RequestLimits;
+    trustedProxies?: number;
+    oidc?: boolean;
+    localUsers?: boolean;
+    heartbeatMs?: number;
+  } = {},
+): Promise<Harness> {
   const logs: string[] = [];
   const logger = pino({ level: "info" }, { write: (line: string) => logs.push(line) });
   const clock = { now: Date.parse("2030-01-01T00:00:00Z") };
@@ -98,7 +121,9 @@ async function harness(options: { limits?: RequestLimits; trustedProxies?: numbe
     trustedProxies: options.trustedProxies ?? 0,
     secureCookies: true,
     keyRing: () => ring,
-    authenticate: passwordAuthenticator(new Map(users.map((u) => [u.name, u]))),
+    ...(options.localUsers === false
+      ? {}
+      : { authenticate: passwordAuthenticator(new Map(users.map((u) => [u.name, u]))) }),
     throttle: new LoginThrottle(undefined, () => clock.now),
     metrics,
     trading,
@@ -106,6 +131,23 @@ async function harness(options: { limits?: RequestLimits; trustedProxies?: numbe
     webDir,
     now: () => clock.now,
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.oidc
+      ? {
+          oidc: {
+            signIn: absentIssuer(),
+            displayName: "Desk SSO",
+            mapping: {
+              usernameClaim: "email",
+              groupsClaim: "groups",
+              usernamePrefix: "oidc:",
+              groupsPrefix: "oidc:",
+              allowedUsers: new Set(["oidc:alice@example.com"]),
+              allowedGroups: new Set(["desk"]),
+            },
+          },
+        }
+      : {}),
   });
   open.push(app);
   return { app, logs, metrics, calls, clock, secrets, setKeyRing: (next) => (ring = next) };
@@ -132,7 +174,7 @@ const concrete = (url: string) =>
 
 describe("the console's HTTP server", () => {
   it("sends the strict CSP, HSTS and no-sniff headers on every route, answered or refused", async () => {
-    const h = await harness();
+    const h = await harness({ oidc: true });
     const routes = routesOf(h.app).filter((r) => r.method !== "OPTIONS");
     expect(routes.length).toBeGreaterThan(15);
     for (const route of routes) {
@@ -147,11 +189,12 @@ describe("the console's HTTP server", () => {
   });
 
   it("limits the requests of every registered route, the login route more tightly, with Retry-After", async () => {
-    const h = await harness({ limits: { perMinute: 3, loginPerMinute: 2 } });
+    const h = await harness({ limits: { perMinute: 3, loginPerMinute: 2 }, oidc: true });
     const routes = routesOf(h.app);
+    const loginRoutes = ["POST /api/login", "GET /auth/oidc/start", "GET /auth/oidc/callback"];
     expect(routes.map((r) => `${r.method} ${r.url}`)).toEqual(
       expect.arrayContaining([
-        "POST /api/login",
+        ...loginRoutes,
         "GET /api/stream",
         "POST /api/bots/:namespace/:name/halt",
         "GET /*",
@@ -159,7 +202,7 @@ describe("the console's HTTP server", () => {
     );
     for (const [index, route] of routes.entries()) {
       const remoteAddress = `10.1.${Math.floor(index / 250)}.${index % 250}`;
-      const limit = route.url === "/api/login" && route.method === "POST" ? 2 : 3;
+      const limit = loginRoutes.includes(`${route.method} ${route.url}`) ? 2 : 3;
       const request = () =>
         h.app.inject({
           method: route.method as "GET",
@@ -470,6 +513,58 @@ describe("the console's HTTP server", () => {
     expect((await session()).statusCode).toBe(401);
   });
 
+  it("ends a live stream at its next heartbeat once the session logs out elsewhere or idles 30 minutes, not while other requests keep it in use", async () => {
+    const h = await harness({ heartbeatMs: 20 });
+    await h.app.listen({ host: "127.0.0.1", port: 0 });
+    const { port } = h.app.server.address() as AddressInfo;
+    // The stream as a browser tab holds it: heartbeats counted as they arrive, and whether it has ended.
+    const openStream = (cookie: string) => {
+      const stream = { heartbeats: 0, ended: false };
+      const req = httpRequest(
+        { host: "127.0.0.1", port, path: "/api/stream", headers: { cookie } },
+        (res) => {
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            stream.heartbeats += chunk.split(": heartbeat").length - 1;
+          });
+          res.on("end", () => {
+            stream.ended = true;
+          });
+        },
+      );
+      req.end();
+      return stream;
+    };
+    const heartbeatsAfter = (stream: { heartbeats: number }, count: number) => {
+      const from = stream.heartbeats;
+      return waitFor(() => stream.heartbeats >= from + count, { what: `${count} more heartbeats` });
+    };
+
+    let { cookie = "", csrfToken = "" } = await login(h);
+    const other = await login(h);
+    const busy = openStream(cookie);
+    const idle = openStream(other.cookie ?? "");
+    await heartbeatsAfter(busy, 1);
+    await heartbeatsAfter(idle, 1);
+    // Another tab of the first session keeps making requests; the second session makes none.
+    for (let minutes = 0; minutes < 40; minutes += 20) {
+      h.clock.now += 20 * 60_000;
+      const response = await h.app.inject({ method: "GET", url: "/api/session", headers: { cookie } });
+      cookie = cookieOf(response) ?? cookie;
+      await heartbeatsAfter(busy, 2);
+    }
+    await waitFor(() => idle.ended, { what: "the idle session's stream to end" });
+    expect(busy.ended).toBe(false);
+
+    const logout = await h.app.inject({
+      method: "POST",
+      url: "/api/logout",
+      headers: { cookie, "x-csrf-token": csrfToken },
+    });
+    expect(logout.statusCode).toBe(204);
+    await waitFor(() => busy.ended, { what: "the logged-out session's stream to end" });
+  });
+
   it("sets the session cookie HttpOnly, Secure and SameSite=Strict", async () => {
     const h = await harness();
     const { response } = await login(h);
@@ -546,6 +641,78 @@ describe("the console's HTTP server", () => {
     });
     expect(badPage.statusCode).toBe(400);
     expect(badPage.json().error).toBe("limit: must be a whole number from 1 to 200");
+  });
+
+  it("tells the page which ways in there are", async () => {
+    const local = await harness();
+    expect((await local.app.inject({ method: "GET", url: "/api/login-options" })).json()).toEqual({
+      password: true,
+      oidc: null,
+    });
+    const both = await harness({ oidc: true });
+    expect((await both.app.inject({ method: "GET", url: "/api/login-options" })).json()).toEqual({
+      password: true,
+      oidc: { name: "Desk SSO", startUrl: "/auth/oidc/start" },
+    });
+    // Only the issuer: no password login to guess at.
+    const issuerOnly = await harness({ oidc: true, localUsers: false });
+    expect((await issuerOnly.app.inject({ method: "GET", url: "/api/login-options" })).json()).toEqual({
+      password: false,
+      oidc: { name: "Desk SSO", startUrl: "/auth/oidc/start" },
+    });
+    const guess = await issuerOnly.app.inject({
+      method: "POST",
+      url: "/api/login",
+      payload: { username: "hal", password: CANARY_PASSWORD },
+    });
+    expect(guess.statusCode).toBe(404);
+  });
+
+  it("refuses an OIDC sign-in whose issuer is away or whose callback has no flow of this browser, with a page, a reason and a count", async () => {
+    const h = await harness({ oidc: true });
+    const start = await h.app.inject({ method: "GET", url: "/auth/oidc/start", remoteAddress: "10.0.0.4" });
+    expect(start.statusCode).toBe(502);
+    expect(start.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(start.headers["content-security-policy"]).toBe(CSP);
+    expect(start.body).toContain("Desk SSO did not complete the sign-in");
+    expect(start.body).not.toContain("<script");
+    expect(start.cookies).toEqual([]);
+
+    const forged = await h.app.inject({
+      method: "GET",
+      url: "/auth/oidc/callback?code=canary-code-81c2&state=guessed",
+      remoteAddress: "10.0.0.5",
+    });
+    expect(forged.statusCode).toBe(400);
+    expect(forged.body).toContain("it must be completed in the browser that started it");
+    expect(forged.cookies.find((c) => c.name === "tbc_session")).toBeUndefined();
+    const tampered = await h.app.inject({
+      method: "GET",
+      url: "/auth/oidc/callback?code=canary-code-81c2&state=guessed",
+      cookies: { tbc_oidc: "v1.abc.def.ghi.jkl" },
+      remoteAddress: "10.0.0.5",
+    });
+    expect(tampered.statusCode).toBe(400);
+
+    const failed = h.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "authentication failed");
+    expect(failed).toEqual([
+      expect.objectContaining({ ip: "10.0.0.4", reason: "oidc_issuer_error", detail: "ECONNREFUSED" }),
+      expect.objectContaining({ ip: "10.0.0.5", reason: "oidc_bad_state", detail: "no_flow_cookie" }),
+      expect.objectContaining({
+        ip: "10.0.0.5",
+        reason: "oidc_bad_state",
+        detail: "flow_cookie_unknown_key",
+      }),
+    ]);
+    const metric = await h.metrics.registry.getSingleMetricAsString(
+      "tradingbot_console_login_failures_total",
+    );
+    expect(metric).toContain('tradingbot_console_login_failures_total{reason="oidc_bad_state"} 2');
+    expect(metric).toContain('tradingbot_console_login_failures_total{reason="oidc_issuer_error"} 1');
+    for (const line of h.logs) {
+      expect(line).not.toContain(OIDC_SECRET);
+      expect(line).not.toContain("canary-code-81c2");
+    }
   });
 
   it("serves the browser page's files, and answers 404 where there is none", async () => {

@@ -17,6 +17,9 @@ import { loginRoutes, sessionRoutes } from "./login-routes.ts";
 import type { LoginThrottle } from "./login-throttle.ts";
 import type { ConsoleMetrics } from "./metrics.ts";
 import { NamespaceAccess } from "./namespace-access.ts";
+import type { OidcSignIn } from "./oidc-client.ts";
+import type { OidcClaimMapping } from "./oidc-identity.ts";
+import { OIDC_START_PATH, oidcRoutes } from "./oidc-routes.ts";
 import { requireCsrfToken, requireSession, requireTrustedOrigin } from "./request-guards.ts";
 import type { SessionKeyRing } from "./session-seal.ts";
 import { sessions } from "./sessions.ts";
@@ -42,7 +45,7 @@ export const CONTENT_SECURITY_POLICY = {
 export interface RequestLimits {
   /** Requests per minute per client IP on every route. */
   perMinute: number;
-  /** Requests per minute per client IP on the login route (failed logins are throttled besides). */
+  /** Requests per minute per client IP on each login route, password or OIDC (failed logins are throttled besides). */
   loginPerMinute: number;
 }
 
@@ -56,7 +59,10 @@ export interface ConsoleAppOptions {
   trustedProxies: number;
   secureCookies: boolean;
   keyRing: () => SessionKeyRing;
-  authenticate: (username: string, password: string) => Promise<Authentication>;
+  /** Local users' password check; absent when only the OIDC issuer signs people in. */
+  authenticate?: (username: string, password: string) => Promise<Authentication>;
+  /** Sign-in at an OpenID Connect issuer. */
+  oidc?: { signIn: OidcSignIn; mapping: OidcClaimMapping; displayName: string };
   throttle: LoginThrottle;
   metrics: ConsoleMetrics;
   trading: TradingApi;
@@ -146,11 +152,24 @@ export async function buildConsoleApp(options: ConsoleAppOptions): Promise<Fasti
   app.get("/healthz", async (_request, reply) => reply.type("text/plain").send("ok"));
 
   await app.register(loginRoutes, {
-    authenticate: options.authenticate,
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    ...(options.oidc ? { oidc: { displayName: options.oidc.displayName, startUrl: OIDC_START_PATH } } : {}),
     throttle: options.throttle,
     metrics: options.metrics,
     loginRequestsPerMinute: limits.loginPerMinute,
   });
+
+  // Sign-in at the OIDC issuer: a redirect there and back (no script), ending in the same session.
+  if (options.oidc) {
+    await app.register(oidcRoutes, {
+      ...options.oidc,
+      keyRing: options.keyRing,
+      secureCookies: options.secureCookies,
+      metrics: options.metrics,
+      requestsPerMinute: limits.loginPerMinute,
+      now,
+    });
+  }
 
   // Everything else of the API needs a session, and a CSRF token to change anything.
   await app.register(async (api) => {

@@ -8,10 +8,14 @@ import type { Authentication } from "./users.ts";
 
 // Login, logout and the current session. Failed logins are throttled per client IP and per username
 // (login-throttle.ts), logged as `authentication failed` with user, IP and reason (never the password)
-// and counted by reason.
+// and counted by reason. Without local users there is no password login at all; the page asks
+// `/api/login-options` which ways in there are.
 
 export interface LoginOptions {
-  authenticate: (username: string, password: string) => Promise<Authentication>;
+  /** Checks a local user's password; absent when the console has no local users. */
+  authenticate?: (username: string, password: string) => Promise<Authentication>;
+  /** Sign-in at an OIDC issuer (oidc-routes.ts), offered on the login page as "Sign in with <name>". */
+  oidc?: { displayName: string; startUrl: string };
   throttle: LoginThrottle;
   metrics: ConsoleMetrics;
   /** Tighter request limit of the login route (requests per minute per IP), besides the failure throttle. */
@@ -31,6 +35,13 @@ function sessionView(session: SessionData) {
 }
 
 export async function loginRoutes(app: FastifyInstance, options: LoginOptions): Promise<void> {
+  app.get("/api/login-options", async () => ({
+    password: options.authenticate !== undefined,
+    oidc: options.oidc ? { name: options.oidc.displayName, startUrl: options.oidc.startUrl } : null,
+  }));
+
+  const authenticate = options.authenticate;
+  if (!authenticate) return;
   const refuse = (request: FastifyRequest, username: string, reason: LoginFailureReason) => {
     request.log.warn({ user: username, ip: request.ip, reason }, "authentication failed");
     options.metrics.loginFailures.inc({ reason });
@@ -52,7 +63,7 @@ export async function loginRoutes(app: FastifyInstance, options: LoginOptions): 
           .header("retry-after", String(verdict.retryAfterSeconds))
           .send({ error: `login: too many failed attempts; try again in ${verdict.retryAfterSeconds} s` });
       }
-      const result = await options.authenticate(username, password);
+      const result = await authenticate(username, password);
       if (!result.ok) {
         options.throttle.recordFailure(request.ip, username);
         refuse(request, username, result.reason);

@@ -4,9 +4,11 @@ import {
   IDLE_TIMEOUT_MS,
   nextKeyRing,
   openSession,
+  openValue,
   parseSessionKeys,
   type SessionData,
   sealSession,
+  sealValue,
 } from "./session-seal.ts";
 
 const t0 = Date.parse("2030-01-01T00:00:00Z");
@@ -74,5 +76,17 @@ describe("sealed session cookies", () => {
       "session keys file: line 2: must be base64 of at least 32 random bytes",
     );
     expect(() => parseSessionKeys("\n")).toThrow("no key in it");
+  });
+
+  it("opens a value only for the purpose it was sealed for: a sign-in's flow is never a session", () => {
+    const ring = nextKeyRing([a], undefined, 60_000, t0);
+    const flow = sealValue('{"state":"s"}', ring, "oidc-flow");
+    expect(openValue(flow, ring, t0, "oidc-flow")).toMatchObject({ valid: true, plain: '{"state":"s"}' });
+    expect(openValue(flow, ring, t0)).toEqual({ valid: false, reason: "tampered" });
+    expect(openSession(flow, ring, t0)).toEqual({ valid: false, reason: "tampered" });
+    expect(openValue(sealSession(session, ring), ring, t0, "oidc-flow")).toEqual({
+      valid: false,
+      reason: "tampered",
+    });
   });
 });

@@ -76,13 +76,21 @@ export type SessionData = z.infer<typeof SessionData>;
 
 const VERSION = "v1";
 
-export function sealSession(data: SessionData, ring: SessionKeyRing): string {
+/** Why a sealed value did not open. */
+export type UnsealFailure = "malformed" | "unknown_key" | "key_retired" | "tampered";
+
+/**
+ * Seals `plain` with the ring's first key. `purpose` is bound into the tag, so a value sealed for one use
+ * (the OIDC login's short-lived state) never opens as another (a session); sessions use none, which keeps
+ * the cookies sealed before purposes existed valid.
+ */
+export function sealValue(plain: string, ring: SessionKeyRing, purpose = ""): string {
   const current = ring.keys[0];
   if (!current) throw new Error("no session key");
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", current.key, iv);
-  cipher.setAAD(Buffer.from(`${VERSION}.${current.id}`));
-  const sealed = Buffer.concat([cipher.update(JSON.stringify(data), "utf8"), cipher.final()]);
+  cipher.setAAD(additionalData(current.id, purpose));
+  const sealed = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
   return [
     VERSION,
     current.id,
@@ -92,15 +100,16 @@ export function sealSession(data: SessionData, ring: SessionKeyRing): string {
   ].join(".");
 }
 
-export type SessionReading =
-  | { valid: true; session: SessionData; sealedWithCurrentKey: boolean }
-  | {
-      valid: false;
-      reason: "malformed" | "unknown_key" | "key_retired" | "tampered" | "idle_expired" | "absolute_expired";
-    };
+const additionalData = (keyId: string, purpose: string) =>
+  Buffer.from(purpose === "" ? `${VERSION}.${keyId}` : `${VERSION}.${keyId}.${purpose}`);
 
-/** Opens a cookie value and decides whether its session still holds at `now`. */
-export function openSession(cookie: string, ring: SessionKeyRing, now: number): SessionReading {
+/** Opens what sealValue sealed for the same purpose, with a key the ring still accepts at `now`. */
+export function openValue(
+  cookie: string,
+  ring: SessionKeyRing,
+  now: number,
+  purpose = "",
+): { valid: true; plain: string; sealedWithCurrentKey: boolean } | { valid: false; reason: UnsealFailure } {
   const parts = cookie.split(".");
   if (parts.length !== 5 || parts[0] !== VERSION) return { valid: false, reason: "malformed" };
   const [, keyId, iv, sealed, tag] = parts as [string, string, string, string, string];
@@ -108,19 +117,38 @@ export function openSession(cookie: string, ring: SessionKeyRing, now: number): 
   if (!key) return { valid: false, reason: "unknown_key" };
   if (key.demotedAt !== undefined && now >= key.demotedAt + ring.graceMs)
     return { valid: false, reason: "key_retired" };
-  let session: SessionData;
   try {
     const decipher = createDecipheriv("aes-256-gcm", key.key, Buffer.from(iv, "base64url"));
-    decipher.setAAD(Buffer.from(`${VERSION}.${keyId}`));
+    decipher.setAAD(additionalData(keyId, purpose));
     decipher.setAuthTag(Buffer.from(tag, "base64url"));
     const plain = Buffer.concat([decipher.update(Buffer.from(sealed, "base64url")), decipher.final()]);
-    session = SessionData.parse(JSON.parse(plain.toString("utf8")));
+    return { valid: true, plain: plain.toString("utf8"), sealedWithCurrentKey: key === ring.keys[0] };
+  } catch {
+    return { valid: false, reason: "tampered" };
+  }
+}
+
+export function sealSession(data: SessionData, ring: SessionKeyRing): string {
+  return sealValue(JSON.stringify(data), ring);
+}
+
+export type SessionReading =
+  | { valid: true; session: SessionData; sealedWithCurrentKey: boolean }
+  | { valid: false; reason: UnsealFailure | "idle_expired" | "absolute_expired" };
+
+/** Opens a cookie value and decides whether its session still holds at `now`. */
+export function openSession(cookie: string, ring: SessionKeyRing, now: number): SessionReading {
+  const opened = openValue(cookie, ring, now);
+  if (!opened.valid) return opened;
+  let session: SessionData;
+  try {
+    session = SessionData.parse(JSON.parse(opened.plain));
   } catch {
     return { valid: false, reason: "tampered" };
   }
   const expiry = sessionExpiry(session, now);
   if (expiry) return { valid: false, reason: expiry };
-  return { valid: true, session, sealedWithCurrentKey: key === ring.keys[0] };
+  return { valid: true, session, sealedWithCurrentKey: opened.sealedWithCurrentKey };
 }
 
 /** Whether a session has expired at `now`: 30 minutes without a request, or 12 hours after login. */

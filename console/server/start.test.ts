@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { OidcOptions } from "./options.ts";
 import { hashPassword, parsePasswordHash } from "./passwords.ts";
-import { withFirstUser } from "./start.ts";
+import { oidcClientOf, withFirstUser } from "./start.ts";
 import { passwordAuthenticator, type UserDirectory } from "./users.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "console-first-user-"));
@@ -53,5 +54,54 @@ describe("the first user", () => {
     );
     expect(String(error)).toMatch(/must hold a password of 12 to 1024 characters/);
     expect(String(error)).not.toContain("hunter2");
+  });
+});
+
+describe("the OIDC client's files", () => {
+  const oidc = (files: { secret: string; ca?: string }): OidcOptions => ({
+    issuerUrl: "https://login.example.com",
+    clientId: "console",
+    clientSecretFile: files.secret,
+    redirectUrl: "https://console.example.com/auth/oidc/callback",
+    usernameClaim: "email",
+    groupsClaim: "groups",
+    usernamePrefix: "oidc:",
+    groupsPrefix: "oidc:",
+    scopes: ["openid"],
+    displayName: "SSO",
+    ...(files.ca ? { caFile: files.ca } : {}),
+  });
+
+  it("reads the client secret from its file, and refuses a missing or empty one without echoing it", async () => {
+    const client = oidcClientOf(oidc({ secret: passwordFile("client-secret", "canary-client-secret\n") }));
+    await client.close();
+    expect(() => oidcClientOf(oidc({ secret: join(dir, "absent-secret") }))).toThrow(
+      /^--oidc-client-secret-file: cannot read .*absent-secret \(ENOENT\)$/,
+    );
+    expect(() => oidcClientOf(oidc({ secret: passwordFile("empty-secret", "\n") }))).toThrow(
+      /^--oidc-client-secret-file: .*empty-secret must hold a client secret of 1 to 4096 characters$/,
+    );
+  });
+
+  it("refuses a CA file that holds no certificate, without echoing it", () => {
+    const secret = passwordFile("secret-for-ca", "canary-client-secret");
+    const error = (() => {
+      try {
+        oidcClientOf(
+          oidc({
+            secret,
+            ca: passwordFile(
+              "garbage-ca",
+              "-----BEGIN CERTIFICATE-----\ncanary-not-a-cert\n-----END CERTIFICATE-----\n",
+            ),
+          }),
+        );
+      } catch (caught) {
+        return String(caught);
+      }
+      return "";
+    })();
+    expect(error).toMatch(/--oidc-ca-file: .*garbage-ca must hold PEM certificates/);
+    expect(error).not.toContain("canary");
   });
 });

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Server } from "node:https";
 import { join } from "node:path";
@@ -9,11 +10,13 @@ import { TradingApi } from "../kube/trading-api.ts";
 import { buildConsoleApp, type RequestLimits } from "./app.ts";
 import { LoginThrottle } from "./login-throttle.ts";
 import { buildMetricsApp, ConsoleMetrics } from "./metrics.ts";
+import { OidcClient } from "./oidc-client.ts";
 import {
   type ConsoleOptions,
   checkConsoleOptions,
   type FirstUser,
   isLoopback,
+  type OidcOptions,
   OptionsError,
   parseEndpoint,
 } from "./options.ts";
@@ -74,6 +77,47 @@ export async function withFirstUser(
   return new Map([...users, [first.name, user]]);
 }
 
+/** A mounted Secret's or ConfigMap's file: errors name the flag and the file, never what it holds. */
+function readMountedFile(flag: string, path: string, what: string, maxLength: number): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    throw new OptionsError(
+      `--${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+    );
+  }
+  if (text.length < 1 || text.length > maxLength)
+    throw new OptionsError(`--${flag}: ${path} must hold ${what} of 1 to ${maxLength} characters`);
+  return text;
+}
+
+/** The OIDC client of the flags: its secret and CA read from their files, here, once. */
+export function oidcClientOf(oidc: OidcOptions): OidcClient {
+  const ca = oidc.caFile
+    ? readMountedFile("oidc-ca-file", oidc.caFile, "PEM certificates", 1024 * 1024)
+    : undefined;
+  if (ca !== undefined) {
+    const certificates = ca.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+    try {
+      if (certificates.length === 0) throw new Error("none");
+      for (const pem of certificates) new X509Certificate(pem);
+    } catch {
+      throw new OptionsError(
+        `--oidc-ca-file: ${oidc.caFile} must hold PEM certificates (-----BEGIN CERTIFICATE----- blocks) that parse`,
+      );
+    }
+  }
+  return new OidcClient({
+    issuerUrl: oidc.issuerUrl,
+    clientId: oidc.clientId,
+    clientSecret: readMountedFile("oidc-client-secret-file", oidc.clientSecretFile, "a client secret", 4096),
+    redirectUrl: oidc.redirectUrl,
+    scopes: oidc.scopes,
+    ...(ca ? { ca } : {}),
+  });
+}
+
 const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
 
 export async function startConsole(options: StartOptions): Promise<RunningConsole> {
@@ -86,6 +130,14 @@ export async function startConsole(options: StartOptions): Promise<RunningConsol
     options.usersFile ? loadUsers(options.usersFile, options.impersonateGroups) : new Map(),
     options.firstUser,
   );
+  const impersonateUsers = options.impersonateUsers ?? [];
+  const twice = impersonateUsers.find((name) => users.has(name));
+  if (twice !== undefined) {
+    throw new OptionsError(
+      `--impersonate-users: ${twice} is also a local user; one Kubernetes identity cannot be both (choose another --oidc-username-prefix)`,
+    );
+  }
+  const oidcClient = options.oidc ? oidcClientOf(options.oidc) : undefined;
   let keyRing: SessionKeyRing = nextKeyRing(
     parseSessionKeys(readFileSync(options.sessionKeysFile, "utf8")),
     undefined,
@@ -117,7 +169,23 @@ export async function startConsole(options: StartOptions): Promise<RunningConsol
     // Browsers drop Secure cookies over plain HTTP; plain HTTP is only ever served on loopback.
     secureCookies: tls !== undefined || !isLoopback(listen.host),
     keyRing: () => keyRing,
-    authenticate: passwordAuthenticator(users),
+    ...(users.size > 0 ? { authenticate: passwordAuthenticator(users) } : {}),
+    ...(options.oidc && oidcClient
+      ? {
+          oidc: {
+            signIn: oidcClient,
+            displayName: options.oidc.displayName,
+            mapping: {
+              usernameClaim: options.oidc.usernameClaim,
+              groupsClaim: options.oidc.groupsClaim,
+              usernamePrefix: options.oidc.usernamePrefix,
+              groupsPrefix: options.oidc.groupsPrefix,
+              allowedUsers: new Set(impersonateUsers),
+              allowedGroups: new Set(options.impersonateGroups),
+            },
+          },
+        }
+      : {}),
     throttle: new LoginThrottle(undefined, options.now),
     metrics,
     trading,
@@ -159,7 +227,15 @@ export async function startConsole(options: StartOptions): Promise<RunningConsol
   await metricsApp.listen({ host: metricsListen.host, port: metricsListen.port });
   const port = (app.server.address() as { port: number }).port;
   const metricsPort = (metricsApp.server.address() as { port: number }).port;
-  logger.info({ listen: options.listen, tls: tls !== undefined }, "console serving");
+  logger.info(
+    {
+      listen: options.listen,
+      tls: tls !== undefined,
+      localUsers: users.size,
+      ...(options.oidc ? { oidcIssuer: options.oidc.issuerUrl, oidcUsers: impersonateUsers.length } : {}),
+    },
+    "console serving",
+  );
   return {
     url: `${tls ? "https" : "http"}://${urlHost(listen.host)}:${port}`,
     metricsUrl: `http://${urlHost(metricsListen.host)}:${metricsPort}/metrics`,
@@ -168,6 +244,7 @@ export async function startConsole(options: StartOptions): Promise<RunningConsol
       await Promise.all([app.close(), metricsApp.close()]);
       await feed.stop();
       await botData?.close();
+      await oidcClient?.close();
       kube.close();
     },
   };

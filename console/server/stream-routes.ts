@@ -4,12 +4,13 @@ import type { BotChange, BotFeed } from "../kube/bot-feed.ts";
 import { botSummary } from "../kube/views.ts";
 import { logAccess } from "./access-log.ts";
 import { checkOf, type NamespaceAccess } from "./namespace-access.ts";
-import { ABSOLUTE_TIMEOUT_MS } from "./session-seal.ts";
 
 // Live updates as Server-Sent Events: `event: ready`, then the bots the person may see as upserts (so a
 // page that loaded its list a moment before misses nothing), then every change. Each connection is sent
-// only bots of namespaces the person may list. A comment line every 15 s keeps proxies from closing it;
-// the stream ends when the session's 12 hours are up.
+// only bots of namespaces the person may list. A comment line every 15 s keeps proxies from closing it.
+// The stream is not activity of its own: at each heartbeat it ends once the session was logged out (in
+// any tab), has seen no other request for 30 minutes, or is 12 hours old. The page's reconnect then meets
+// the login.
 
 export interface StreamOptions {
   feed: BotFeed;
@@ -55,7 +56,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     for (const bot of options.feed.snapshot()) send({ type: "upsert", bot });
     const unsubscribe = options.feed.subscribe(send);
     const heartbeat = setInterval(() => {
-      if (session && options.now() >= session.issuedAt + ABSOLUTE_TIMEOUT_MS) raw.end();
+      if (session && !app.sessionLive(session)) raw.end();
       else write(": heartbeat\n\n");
     }, options.heartbeatMs);
     raw.on("close", () => {

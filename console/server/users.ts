@@ -30,9 +30,13 @@ const UsersFile = z.strictObject({
     .max(10_000),
 });
 
-export interface ConsoleUser {
+/** Whom the console acts as: the name and groups it impersonates. */
+export interface Person {
   name: string;
   groups: string[];
+}
+
+export interface ConsoleUser extends Person {
   passwordHash: PasswordHash;
 }
 

@@ -301,6 +301,128 @@ describe("the chart's console", () => {
     );
   });
 
+  const OIDC_ON = [
+    "console.oidc.enabled=true",
+    "console.oidc.issuerUrl=https://login.example.com/realms/desk",
+    "console.oidc.clientId=tradingbot-console",
+    "console.oidc.clientSecret.existingSecret=console-oidc",
+    "console.oidc.users={oidc:alice@example.com,oidc:bob@example.com}",
+    "console.impersonateGroups={oidc:desk}",
+    "console.networkPolicy.oidcIssuer.peers[0].ipBlock.cidr=203.0.113.7/32",
+  ];
+
+  it("signs people in through an OIDC issuer when console.oidc is on: the secret a mounted file, its users in the ClusterRole, egress to the issuer", async () => {
+    const { manifests, yaml } = await renderChart({
+      release: "tbo",
+      set: [...OIDC_ON, "console.oidc.ca.existingConfigMap=desk-ca", "console.oidc.displayName=Desk SSO"],
+    });
+    const container = consoleContainer(manifests);
+    const options = parseConsoleFlags(container.args);
+    expect(options.oidc).toEqual({
+      issuerUrl: "https://login.example.com/realms/desk",
+      clientId: "tradingbot-console",
+      clientSecretFile: "/etc/tradingbot-console/oidc/client-secret",
+      // Without TLS the console is reached through kubectl port-forward on loopback.
+      redirectUrl: "http://127.0.0.1:8443/auth/oidc/callback",
+      usernameClaim: "email",
+      groupsClaim: "groups",
+      usernamePrefix: "oidc:",
+      groupsPrefix: "oidc:",
+      scopes: ["openid", "email", "groups"],
+      caFile: "/etc/tradingbot-console/oidc-ca/ca.crt",
+      displayName: "Desk SSO",
+    });
+    expect(options.impersonateUsers).toEqual(["oidc:alice@example.com", "oidc:bob@example.com"]);
+    expect(options.impersonateGroups).toEqual(["oidc:desk", "tradingbot-console-admins"]);
+    // The secret is a file of a mounted Secret, never an argument.
+    const mounts = container.volumeMounts.map((mount) => mount.mountPath);
+    for (const file of [options.oidc?.clientSecretFile, options.oidc?.caFile]) {
+      expect(
+        mounts.some((path) => file?.startsWith(`${path}/`)),
+        file,
+      ).toBe(true);
+    }
+    const volumes = consoleDeployment(manifests).spec.template.spec.volumes as {
+      name: string;
+      secret?: { secretName: string; items: { key: string; path: string }[] };
+      configMap?: { name: string };
+    }[];
+    expect(volumes.find((v) => v.name === "oidc-client-secret")?.secret).toMatchObject({
+      secretName: "console-oidc",
+      items: [{ key: "client-secret", path: "client-secret" }],
+    });
+    expect(volumes.find((v) => v.name === "oidc-ca")?.configMap).toMatchObject({ name: "desk-ca" });
+    expect(yaml).not.toMatch(/--oidc-client-secret=/);
+
+    const role = findManifest(manifests, "ClusterRole", "tbo-tradingbot-operator-console");
+    expect(role.rules).toEqual(
+      expectedRules(
+        ["admin", "oidc:alice@example.com", "oidc:bob@example.com"],
+        ["oidc:desk", "tradingbot-console-admins"],
+      ),
+    );
+    const policy = findManifest(
+      manifests,
+      "NetworkPolicy",
+      "tbo-tradingbot-operator-console",
+    ) as KubeManifest & {
+      spec: { egress: unknown[] };
+    };
+    expect(policy.spec.egress).toContainEqual({
+      to: [{ ipBlock: { cidr: "203.0.113.7/32" } }],
+      ports: [{ port: 443, protocol: "TCP" }],
+    });
+
+    // Behind the Ingress, the callback is the Ingress's host.
+    const { manifests: behindIngress } = await renderChart({
+      valuesFiles: [ALL_OPTIONS_VALUES],
+      set: OIDC_ON.filter((value) => !value.startsWith("console.impersonateGroups")),
+    });
+    expect(parseConsoleFlags(consoleContainer(behindIngress).args).oidc?.redirectUrl).toBe(
+      "https://console.example.com/auth/oidc/callback",
+    );
+  });
+
+  const oidcRejected: { set: string[]; message: string }[] = [
+    {
+      set: OIDC_ON.filter((value) => !value.startsWith("console.networkPolicy.oidcIssuer")),
+      message: "console.oidc.enabled with networkPolicy.enabled needs console.networkPolicy.oidcIssuer.peers",
+    },
+    {
+      set: [...OIDC_ON, "console.oidc.issuerUrl=https://login.example.com:8443"],
+      message: "console.networkPolicy.oidcIssuer.ports must include 8443, the port of console.oidc.issuerUrl",
+    },
+    {
+      set: [...OIDC_ON, "console.oidc.users={alice@example.com}"],
+      message: "console.oidc.users: alice@example.com must start with console.oidc.usernamePrefix (oidc:)",
+    },
+    {
+      set: [...OIDC_ON, "console.oidc.users=null"],
+      message: "console.oidc.users: list who may sign in through the issuer",
+    },
+    {
+      set: [...OIDC_ON, "console.oidc.usernamePrefix=system:", "console.oidc.users={system:alice}"],
+      message: "console.oidc: the prefix system: is refused",
+    },
+    {
+      set: OIDC_ON.filter((value) => !value.startsWith("console.oidc.clientSecret")),
+      message: "console.oidc.clientSecret.existingSecret: required with console.oidc.enabled",
+    },
+    {
+      set: [...OIDC_ON, "console.tls.existingSecret=console-tls"],
+      message:
+        "console.oidc.redirectUrl: required with console.tls.existingSecret and no console.ingress.host",
+    },
+  ];
+
+  it.each(oidcRejected)("refuses OIDC values that cannot work ($message)", async ({ set, message }) => {
+    const result = await helm(["template", "tbo", CHART_PATH, ...set.map((value) => `--set=${value}`)], {
+      allowFailure: true,
+    });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain(message);
+  });
+
   it("renders nothing of the console when it is off", async () => {
     const { manifests } = await renderChart({ set: ["console.enabled=false"] });
     expect(manifests.filter((m) => m.metadata.labels?.["app.kubernetes.io/component"] === "console")).toEqual(
@@ -328,7 +450,19 @@ describe("the chart's console", () => {
     },
     {
       set: "console.impersonateGroups={system:masters}",
-      message: "at '/console/impersonateGroups/0': 'system:masters' does not match pattern",
+      message: "console: system:masters is refused as a user or group to impersonate",
+    },
+    {
+      set: "console.oidc.usernamePrefix=a b",
+      message: "at '/console/oidc/usernamePrefix': 'a b' does not match pattern",
+    },
+    {
+      set: "console.oidc.issuerUrl=http://login.example.com",
+      message: "at '/console/oidc/issuerUrl': 'http://login.example.com' does not match pattern",
+    },
+    {
+      set: "console.oidc.scopes={email}",
+      message: "at '/console/oidc/scopes'",
     },
     {
       set: "console.users.firstUser.name=systemadmin",
@@ -356,6 +490,43 @@ describe("the chart's console", () => {
     expect(result.exitCode).not.toBe(0);
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain(message);
+  });
+
+  it("reads bot records through the read-only database role's Secret, mounted as files, when console.database is set", async () => {
+    const { manifests } = await renderChart({
+      release: "tbo",
+      set: [
+        "console.database.existingSecret=console-database",
+        "console.networkPolicy.postgresql.peers[0].ipBlock.cidr=10.0.5.0/24",
+      ],
+    });
+    const container = consoleContainer(manifests);
+    expect(container.args).toContain("--database-credentials=/etc/tradingbot-console/database");
+    expect(parseConsoleFlags(container.args).databaseCredentials).toBe("/etc/tradingbot-console/database");
+    expect(container.volumeMounts).toContainEqual({
+      name: "database",
+      mountPath: "/etc/tradingbot-console/database",
+      readOnly: true,
+    });
+    expect(consoleDeployment(manifests).spec.template.spec.volumes).toContainEqual(
+      expect.objectContaining({
+        name: "database",
+        secret: expect.objectContaining({ secretName: "console-database" }),
+      }),
+    );
+
+    const without = consoleContainer((await renderChart({ release: "tbo" })).manifests);
+    expect(without.args.some((arg) => arg.startsWith("--database-credentials"))).toBe(false);
+    expect(without.volumeMounts.map((mount) => mount.name)).not.toContain("database");
+
+    const cutOff = await helm(
+      ["template", "tbo", CHART_PATH, "--set=console.database.existingSecret=console-database"],
+      { allowFailure: true },
+    );
+    expect(cutOff.exitCode).not.toBe(0);
+    expect(cutOff.stderr).toContain(
+      "console.database.existingSecret with networkPolicy.enabled needs console.networkPolicy.postgresql.peers",
+    );
   });
 
   it("refuses an Ingress the NetworkPolicy would cut off", async () => {

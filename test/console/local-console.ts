@@ -45,7 +45,7 @@ export async function startLocalConsole(options: {
   workDir: string;
   /** Plain HTTP on loopback instead of HTTPS. */
   plainHttp?: boolean;
-  /** More options for startConsole (limits, proxies, origins). */
+  /** More options for startConsole (limits, proxies, origins, an OIDC issuer and its users). */
   extra?: Partial<StartOptions>;
 }): Promise<LocalConsole> {
   const { access, prefix, people, groups, workDir } = options;
@@ -55,7 +55,8 @@ export async function startLocalConsole(options: {
     name: prefix,
     namespace: identityNs.name,
     serviceAccount: "tradingbot-console",
-    users: people.map((p) => p.name),
+    // The local users and the OIDC users it may sign in (--impersonate-users).
+    users: [...people.map((p) => p.name), ...(options.extra?.impersonateUsers ?? [])],
     groups,
   };
   await applyObjects(access, consoleRbac(identity));
@@ -63,15 +64,18 @@ export async function startLocalConsole(options: {
   const kubeconfig = join(workDir, "console.kubeconfig");
   await serviceAccountKubeconfig(adminKc, identityNs.name, identity.serviceAccount, { writeTo: kubeconfig });
 
-  const usersFile = join(workDir, "users.yaml");
-  const entries = await Promise.all(
-    people.map(async (p) => ({
-      username: p.name,
-      passwordHash: await hashPassword(p.password),
-      groups: p.groups,
-    })),
-  );
-  writeFileSync(usersFile, JSON.stringify({ users: entries }), { mode: 0o600 });
+  // No people: the console signs people in only through its OIDC issuer (options.extra.oidc).
+  const usersFile = people.length > 0 ? join(workDir, "users.yaml") : undefined;
+  if (usersFile) {
+    const entries = await Promise.all(
+      people.map(async (p) => ({
+        username: p.name,
+        passwordHash: await hashPassword(p.password),
+        groups: p.groups,
+      })),
+    );
+    writeFileSync(usersFile, JSON.stringify({ users: entries }), { mode: 0o600 });
+  }
   const sessionKeysFile = join(workDir, "session-keys");
   writeFileSync(sessionKeysFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
   const tls = options.plainHttp ? undefined : await servingCertificate(workDir);
@@ -80,7 +84,7 @@ export async function startLocalConsole(options: {
   const running = await startConsole({
     listen: "127.0.0.1:0",
     ...(tls ? { tlsDir: tls.dir } : {}),
-    usersFile,
+    ...(usersFile ? { usersFile } : {}),
     sessionKeysFile,
     sessionKeyGraceMs: 3_600_000,
     allowedOrigins: [],

@@ -212,6 +212,9 @@ app.kubernetes.io/component: console
 {{- fail (printf "console: %s is refused as a user or group to impersonate: names starting with 'system' are Kubernetes' own identities" $name) }}
 {{- end }}
 {{- end }}
+{{- if and $console.database.existingSecret .Values.networkPolicy.enabled (not $console.networkPolicy.postgresql.peers) }}
+{{- fail "console.database.existingSecret with networkPolicy.enabled needs console.networkPolicy.postgresql.peers: name PostgreSQL (e.g. an ipBlock or its pods), or the NetworkPolicy drops the console's connections to it" }}
+{{- end }}
 {{- if eq (int $console.port) (int $console.metricsPort) }}
 {{- fail (printf "console.port and console.metricsPort are both %d: they must differ" (int $console.port)) }}
 {{- end }}

@@ -28,6 +28,12 @@ export interface SessionInfo {
   csrfToken: string;
 }
 
+/** The ways in this console offers: local users' passwords, an OIDC issuer, or both. */
+export interface LoginOptions {
+  password: boolean;
+  oidc: { name: string; startUrl: string } | null;
+}
+
 export class ApiError extends Error {
   readonly status: number;
   readonly retryAfterSeconds: number | undefined;
@@ -90,6 +96,7 @@ export const api = {
       throw error;
     }
   },
+  loginOptions: () => request<LoginOptions>("GET", "/api/login-options"),
   async login(username: string, password: string): Promise<SessionInfo> {
     const session = await request<SessionInfo>("POST", "/api/login", { username, password });
     csrfToken = session.csrfToken;
