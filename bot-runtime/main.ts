@@ -3,14 +3,22 @@
 import "./v8-settings.ts";
 import { RUNTIME_EXIT_CODES } from "../api/v1alpha1/runtime-config.ts";
 import { runAuditVerify } from "./cli/audit-verify-command.ts";
-import { parseAuditVerifyFlags, parseMigrateFlags, parseRunFlags, USAGE, UsageError } from "./cli/flags.ts";
+import {
+  parseAuditVerifyFlags,
+  parseBackupFlags,
+  parseMigrateFlags,
+  parseRestoreFlags,
+  parseRunFlags,
+  USAGE,
+  UsageError,
+} from "./cli/flags.ts";
 import { runMigrate } from "./cli/migrate-command.ts";
 import { createLogger } from "./observability/logger.ts";
 import { SecretScrubber } from "./observability/secret-scrubber.ts";
 import { runBot } from "./runtime/run.ts";
 
-// Entry point: `bot-runtime run | migrate | audit verify`. The scrubbing logger exists before any secret is
-// read, and every way out of the process (including a crash) goes through it.
+// Entry point: `bot-runtime run | migrate | audit verify | backup | restore`. The scrubbing logger exists
+// before any secret is read, and every way out of the process (including a crash) goes through it.
 
 const scrubber = new SecretScrubber();
 const log = createLogger(scrubber);
@@ -61,6 +69,17 @@ async function main(argv: readonly string[]): Promise<number> {
           (line) => process.stdout.write(`${scrubber.scrub(line)}\n`),
           registerSecret,
         );
+      // Loaded when asked for: a bot's `run` never evaluates age's ciphers.
+      case "backup": {
+        const flags = parseBackupFlags(rest);
+        const { runBackup } = await import("./cli/backup-command.ts");
+        return await runBackup(flags, log, registerSecret);
+      }
+      case "restore": {
+        const flags = parseRestoreFlags(rest);
+        const { runRestore } = await import("./cli/restore-command.ts");
+        return await runRestore(flags, log, registerSecret);
+      }
       case "help":
       case "--help":
       case "-h":

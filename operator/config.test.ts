@@ -34,6 +34,15 @@ describe("loadConfig", () => {
     );
   });
 
+  it("anchors the audit chain in an Event every 1000 rows or 10 minutes unless told otherwise", () => {
+    expect(loadConfig([], {})).toMatchObject({ auditAnchorRows: 1000, auditAnchorInterval: 600_000 });
+    expect(loadConfig(["--audit-anchor-rows=50000", "--audit-anchor-interval=1h"], {})).toMatchObject({
+      auditAnchorRows: 50_000,
+      auditAnchorInterval: 3_600_000,
+    });
+    expect(() => loadConfig(["--audit-anchor-rows=0"], {})).toThrow(/--audit-anchor-rows: .*>=1 \(got "0"\)/);
+  });
+
   it("writes KillSwitch status only when it sees every namespace, unless told otherwise", () => {
     expect(loadConfig([], {}).killSwitchStatus).toBe(true);
     expect(loadConfig(["--namespaces=a"], {}).killSwitchStatus).toBe(false);

@@ -118,6 +118,13 @@ export const OperatorConfig = z.strictObject({
   identity: z.string().min(1).max(128).optional(),
   runtimePollInterval: duration(1000).prefault("15s"),
   runtimeMirrorInterval: duration(1000).prefault("60s"),
+  /**
+   * The audit chain head each runtime reports is mirrored into status.audit (with the report's own status
+   * writes) and recorded in an AuditAnchor Event every this many rows, or every --audit-anchor-interval,
+   * whichever comes first.
+   */
+  auditAnchorRows: integer(1, 100_000_000).default(1000),
+  auditAnchorInterval: duration(1000).prefault("10m"),
   resyncPeriod: duration(10_000).prefault("10m"),
   /**
    * The longest a bot pod may take to stop (its egress stays open meanwhile): spec.pod's grace period is

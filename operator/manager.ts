@@ -536,6 +536,10 @@ export class Operator {
           dnsNamespace: this.#config.dnsNamespace,
         },
         mirrorIntervalMs: this.#config.runtimeMirrorInterval,
+        auditAnchor: {
+          everyRows: this.#config.auditAnchorRows,
+          everyMs: this.#config.auditAnchorInterval,
+        },
         deletionMarginMs: this.#config.deletionMargin,
         maxGracePeriodSeconds: Math.round(this.#config.maxGracePeriod / 1000),
         haltWatchAudience: this.#config.haltWatchAudience || undefined,

@@ -1,4 +1,5 @@
 export * from "./access.ts";
+export * from "./audit-anchor.ts";
 export * from "./group.ts";
 export * from "./killswitch.ts";
 export * from "./meta.ts";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AuditHead } from "./audit-anchor.ts";
 import { nonNegativeDecimal, signedDecimal, timestamp } from "./scalars.ts";
 import {
   EXCHANGE_NAMES,
@@ -139,6 +140,8 @@ export const RuntimeReport = z.looseObject({
   position: nonNegativeDecimal("Position in the base currency."),
   realizedPnl: signedDecimal("Realized profit and loss in the quote currency."),
   equity: nonNegativeDecimal("Quote balance plus position at the last price.").optional(),
+  /** The newest audit row this runtime committed; absent until it wrote one. */
+  audit: AuditHead.optional(),
 });
 export type RuntimeReport = z.infer<typeof RuntimeReport>;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AuditHead } from "./audit-anchor.ts";
 import { API_VERSION, TRADING_BOT } from "./group.ts";
 import {
   Condition,
@@ -653,6 +654,24 @@ export const CredentialsStatus = z
   .describe("The key-rotation clock of the exchange credentials, kept by the operator.");
 export type CredentialsStatus = z.infer<typeof CredentialsStatus>;
 
+export const AuditAnchorStatus = AuditHead.extend({
+  at: timestamp("When the operator recorded this head from the runtime's report."),
+  lastEvent: z
+    .strictObject({
+      sequence: z.number().int().min(1).describe("The sequence the Event recorded."),
+      at: timestamp("When the operator recorded the Event."),
+    })
+    .optional()
+    .describe(
+      "The head last recorded in an AuditAnchor Event (the operator's cadence counts from it). Events " +
+        "expire (one hour by default), so this status is the anchor that lasts.",
+    ),
+}).describe(
+  "The head of the bot's audit chain (its newest audit row) as the runtime last reported it: the anchor " +
+    "`bot-runtime audit verify --anchors` holds the database to. Only moves forward.",
+);
+export type AuditAnchorStatus = z.infer<typeof AuditAnchorStatus>;
+
 export const TradingBotStatus = z
   .strictObject({
     phase: z
@@ -675,6 +694,7 @@ export const TradingBotStatus = z
     halt: HaltStatus.optional(),
     runtime: RuntimeStatus.optional(),
     credentials: CredentialsStatus.optional(),
+    audit: AuditAnchorStatus.optional(),
   })
   .describe("Observed state of a trading bot, written by the operator.");
 export type TradingBotStatus = z.infer<typeof TradingBotStatus>;

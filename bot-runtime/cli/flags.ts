@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import {
   BOT_CONTAINER_PATHS,
   RUNTIME_CONFIG_KEY,
@@ -6,7 +6,7 @@ import {
   RUNTIME_STATUS_PORT,
 } from "../../api/v1alpha1/runtime-config.ts";
 
-// Flags of the three subcommands. Every path has a flag (where pods run as local processes, as in the
+// Flags of the subcommands. Every path has a flag (where pods run as local processes, as in the
 // end-to-end tests, the mounted files live in a per-pod folder); the defaults are where the operator mounts
 // them in the bot container.
 
@@ -20,7 +20,11 @@ export const USAGE = `usage:
                   [--halt-watch DIR]
   bot-runtime migrate [--database-credentials DIR] [--grant-to ROLE | --trading-credentials DIR]
                       [--console-role ROLE | --console-credentials DIR]
-  bot-runtime audit verify [--database-credentials DIR] [--bot NAMESPACE/NAME]`;
+                      [--backup-role ROLE | --backup-credentials DIR]
+  bot-runtime audit verify [--database-credentials DIR] [--bot NAMESPACE/NAME] [--anchors [--kubeconfig FILE]]
+  bot-runtime backup --database-credentials DIR (--out FILE | --out-dir DIR [--keep N])
+                     (--recipient AGE1... [--recipient ...] | --recipients-file FILE) [--bot NAMESPACE/NAME]
+  bot-runtime restore --in FILE --identity-file FILE (--database-credentials DIR | --check-only)`;
 
 /** The option names of the flags the operator passes, from the shared contract (`--config` → `config`). */
 const FLAG = Object.fromEntries(Object.entries(RUNTIME_FLAGS).map(([key, flag]) => [key, flag.slice(2)])) as {
@@ -47,19 +51,66 @@ export type MigrateFlags = {
   /** The console's read-only role: an existing role, or the `user` of its Secret (created when missing). */
   consoleRole?: string;
   consoleCredentials?: string;
+  /** The backup's read-only role: an existing role, or the `user` of its Secret (created when missing). */
+  backupRole?: string;
+  backupCredentials?: string;
 };
 
-export type AuditVerifyFlags = { databaseCredentials: string; bot?: { namespace: string; name: string } };
+export type BotRef = { namespace: string; name: string };
 
-function parse(args: readonly string[], options: Record<string, { type: "string" }>) {
+export type AuditVerifyFlags = {
+  databaseCredentials: string;
+  bot?: BotRef;
+  /** Also hold each chain to its anchors in the API server, read in-cluster or with this kubeconfig. */
+  anchors?: { kubeconfig?: string };
+};
+
+export type BackupFlags = {
+  databaseCredentials: string;
+  output: { file: string } | { dir: string; keep?: number };
+  /** `--recipient` values, in order. */
+  recipients: string[];
+  recipientsFile?: string;
+  bot?: BotRef;
+};
+
+export type RestoreFlags = {
+  input: string;
+  identityFile: string;
+  /** The schema owner's Secret (the migration role); absent with `checkOnly`. */
+  databaseCredentials?: string;
+  /** Decrypt and check the backup without a database. */
+  checkOnly: boolean;
+};
+
+type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+function parse(args: readonly string[], options: ParseArgsOptionsConfig): FlagValues {
   try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values as Record<
-      string,
-      string | undefined
-    >;
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false })
+      .values as FlagValues;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
+}
+
+/** A string flag's value (parseArgs gives strings for `type: "string"` flags). */
+function text(values: FlagValues, flag: string): string | undefined {
+  const value = values[flag];
+  return typeof value === "string" ? value : undefined;
+}
+
+function required(values: FlagValues, flag: string, what: string): string {
+  const value = text(values, flag);
+  if (value === undefined || value === "") throw new UsageError(`--${flag} is required: ${what}\n${USAGE}`);
+  return value;
+}
+
+function parseBot(value: string | undefined): BotRef | undefined {
+  if (value === undefined) return undefined;
+  const match = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)$/.exec(value);
+  if (match === null) throw new UsageError(`--bot ${JSON.stringify(value)} is not NAMESPACE/NAME`);
+  return { namespace: match[1] as string, name: match[2] as string };
 }
 
 export function parseListen(text: string): Listen {
@@ -83,18 +134,19 @@ export function parseRunFlags(args: readonly string[]): RunFlags {
     [FLAG.haltWatch]: { type: "string" },
     "tick-interval-ms": { type: "string" },
   });
-  const tickIntervalMs = Number(values["tick-interval-ms"] ?? 1000);
+  const tickIntervalMs = Number(text(values, "tick-interval-ms") ?? 1000);
   if (!Number.isInteger(tickIntervalMs) || tickIntervalMs < 50 || tickIntervalMs > 600_000) {
     throw new UsageError(`--tick-interval-ms must be a whole number of milliseconds from 50 to 600000`);
   }
+  const haltWatch = text(values, FLAG.haltWatch);
   return {
-    config: values[FLAG.config] ?? `${BOT_CONTAINER_PATHS.configDir}/${RUNTIME_CONFIG_KEY}`,
-    exchangeCredentials: values[FLAG.exchangeCredentials] ?? BOT_CONTAINER_PATHS.exchangeCredentialsDir,
-    databaseCredentials: values[FLAG.databaseCredentials] ?? BOT_CONTAINER_PATHS.databaseCredentialsDir,
-    terminationLog: values[FLAG.terminationLog] ?? BOT_CONTAINER_PATHS.terminationLog,
-    listen: parseListen(values[FLAG.listen] ?? `0.0.0.0:${RUNTIME_STATUS_PORT}`),
+    config: text(values, FLAG.config) ?? `${BOT_CONTAINER_PATHS.configDir}/${RUNTIME_CONFIG_KEY}`,
+    exchangeCredentials: text(values, FLAG.exchangeCredentials) ?? BOT_CONTAINER_PATHS.exchangeCredentialsDir,
+    databaseCredentials: text(values, FLAG.databaseCredentials) ?? BOT_CONTAINER_PATHS.databaseCredentialsDir,
+    terminationLog: text(values, FLAG.terminationLog) ?? BOT_CONTAINER_PATHS.terminationLog,
+    listen: parseListen(text(values, FLAG.listen) ?? `0.0.0.0:${RUNTIME_STATUS_PORT}`),
     tickIntervalMs,
-    ...(values[FLAG.haltWatch] === undefined ? {} : { haltWatch: values[FLAG.haltWatch] }),
+    ...(haltWatch === undefined ? {} : { haltWatch }),
   };
 }
 
@@ -105,35 +157,132 @@ export function parseMigrateFlags(args: readonly string[]): MigrateFlags {
     [FLAG.tradingCredentials]: { type: "string" },
     "console-role": { type: "string" },
     "console-credentials": { type: "string" },
+    "backup-role": { type: "string" },
+    "backup-credentials": { type: "string" },
   });
-  const tradingCredentials = values[FLAG.tradingCredentials];
-  if (values["grant-to"] !== undefined && tradingCredentials !== undefined) {
+  const grantTo = text(values, "grant-to");
+  const tradingCredentials = text(values, FLAG.tradingCredentials);
+  if (grantTo !== undefined && tradingCredentials !== undefined) {
     throw new UsageError(`give --grant-to ROLE or ${RUNTIME_FLAGS.tradingCredentials} DIR, not both`);
   }
-  const consoleRole = values["console-role"];
-  const consoleCredentials = values["console-credentials"];
+  const consoleRole = text(values, "console-role");
+  const consoleCredentials = text(values, "console-credentials");
   if (consoleRole !== undefined && consoleCredentials !== undefined) {
     throw new UsageError("give --console-role ROLE or --console-credentials DIR, not both");
   }
+  const backupRole = text(values, "backup-role");
+  const backupCredentials = text(values, "backup-credentials");
+  if (backupRole !== undefined && backupCredentials !== undefined) {
+    throw new UsageError("give --backup-role ROLE or --backup-credentials DIR, not both");
+  }
   return {
-    databaseCredentials: values[FLAG.databaseCredentials] ?? BOT_CONTAINER_PATHS.migrationCredentialsDir,
-    ...(values["grant-to"] === undefined ? {} : { grantTo: values["grant-to"] }),
+    databaseCredentials:
+      text(values, FLAG.databaseCredentials) ?? BOT_CONTAINER_PATHS.migrationCredentialsDir,
+    ...(grantTo === undefined ? {} : { grantTo }),
     ...(tradingCredentials === undefined ? {} : { tradingCredentials }),
     ...(consoleRole === undefined ? {} : { consoleRole }),
     ...(consoleCredentials === undefined ? {} : { consoleCredentials }),
+    ...(backupRole === undefined ? {} : { backupRole }),
+    ...(backupCredentials === undefined ? {} : { backupCredentials }),
   };
 }
 
 export function parseAuditVerifyFlags(args: readonly string[]): AuditVerifyFlags {
-  const values = parse(args, { [FLAG.databaseCredentials]: { type: "string" }, bot: { type: "string" } });
-  let bot: AuditVerifyFlags["bot"];
-  if (values.bot !== undefined) {
-    const match = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)$/.exec(values.bot);
-    if (match === null) throw new UsageError(`--bot ${JSON.stringify(values.bot)} is not NAMESPACE/NAME`);
-    bot = { namespace: match[1] as string, name: match[2] as string };
+  const values = parse(args, {
+    [FLAG.databaseCredentials]: { type: "string" },
+    bot: { type: "string" },
+    anchors: { type: "boolean" },
+    kubeconfig: { type: "string" },
+  });
+  const bot = parseBot(text(values, "bot"));
+  const kubeconfig = text(values, "kubeconfig");
+  if (kubeconfig !== undefined && values.anchors !== true) {
+    throw new UsageError("--kubeconfig needs --anchors: it says where to read the anchors from");
   }
   return {
-    databaseCredentials: values[FLAG.databaseCredentials] ?? BOT_CONTAINER_PATHS.databaseCredentialsDir,
+    databaseCredentials: text(values, FLAG.databaseCredentials) ?? BOT_CONTAINER_PATHS.databaseCredentialsDir,
     ...(bot === undefined ? {} : { bot }),
+    ...(values.anchors === true ? { anchors: kubeconfig === undefined ? {} : { kubeconfig } } : {}),
+  };
+}
+
+export function parseBackupFlags(args: readonly string[]): BackupFlags {
+  const values = parse(args, {
+    [FLAG.databaseCredentials]: { type: "string" },
+    out: { type: "string" },
+    "out-dir": { type: "string" },
+    keep: { type: "string" },
+    recipient: { type: "string", multiple: true },
+    "recipients-file": { type: "string" },
+    bot: { type: "string" },
+  });
+  const databaseCredentials = required(
+    values,
+    FLAG.databaseCredentials,
+    "the Secret folder of the backup's read-only role (`migrate --backup-credentials` creates it)",
+  );
+  const out = text(values, "out");
+  const outDir = text(values, "out-dir");
+  const keepText = text(values, "keep");
+  if ((out === undefined) === (outDir === undefined)) {
+    throw new UsageError(
+      `give --out FILE (one backup file) or --out-dir DIR (a file named by scope and time), one of them\n${USAGE}`,
+    );
+  }
+  let keep: number | undefined;
+  if (keepText !== undefined) {
+    keep = Number(keepText);
+    if (outDir === undefined) throw new UsageError("--keep needs --out-dir: it removes older backups there");
+    if (!Number.isInteger(keep) || keep < 1 || keep > 10_000) {
+      throw new UsageError(
+        `--keep must be a whole number of backups from 1 to 10000, got ${JSON.stringify(keepText)}`,
+      );
+    }
+  }
+  const recipients = (values.recipient as string[] | undefined) ?? [];
+  const recipientsFile = text(values, "recipients-file");
+  if (recipients.length === 0 && recipientsFile === undefined) {
+    throw new UsageError(
+      `give at least one age recipient: --recipient age1... (repeatable) and/or --recipients-file FILE\n${USAGE}`,
+    );
+  }
+  const bot = parseBot(text(values, "bot"));
+  return {
+    databaseCredentials,
+    output:
+      outDir !== undefined
+        ? { dir: outDir, ...(keep === undefined ? {} : { keep }) }
+        : { file: out as string },
+    recipients,
+    ...(recipientsFile === undefined ? {} : { recipientsFile }),
+    ...(bot === undefined ? {} : { bot }),
+  };
+}
+
+export function parseRestoreFlags(args: readonly string[]): RestoreFlags {
+  const values = parse(args, {
+    [FLAG.databaseCredentials]: { type: "string" },
+    in: { type: "string" },
+    "identity-file": { type: "string" },
+    "check-only": { type: "boolean" },
+  });
+  const input = required(values, "in", "the backup file to restore");
+  const identityFile = required(
+    values,
+    "identity-file",
+    "a file with the age secret key(s) the backup was encrypted to",
+  );
+  const checkOnly = values["check-only"] === true;
+  const databaseCredentials = text(values, FLAG.databaseCredentials);
+  if (checkOnly === (databaseCredentials !== undefined)) {
+    throw new UsageError(
+      `give --database-credentials DIR (the schema owner's Secret: the migration role) to restore, or --check-only to check the backup without a database\n${USAGE}`,
+    );
+  }
+  return {
+    input,
+    identityFile,
+    checkOnly,
+    ...(databaseCredentials === undefined ? {} : { databaseCredentials }),
   };
 }

@@ -4,14 +4,21 @@ import { BOT_CONTAINER_PATHS } from "../../api/v1alpha1/runtime-config.ts";
 import { CredentialsError, readDatabaseCredentials } from "../config/credentials.ts";
 import type { Logger } from "../observability/logger.ts";
 import { isConnectionError, poolConfig } from "../store/database.ts";
-import { type ConsoleRole, loadMigrations, migrate, type TradingRole } from "../store/migrate.ts";
+import {
+  type BackupRole,
+  type ConsoleRole,
+  loadMigrations,
+  migrate,
+  type TradingRole,
+} from "../store/migrate.ts";
 import type { MigrateFlags } from "./flags.ts";
 
 // `bot-runtime migrate`, run with the privileged role (the init step of a bot pod, or by hand). Which role
 // to grant the runtime's privileges to: --grant-to ROLE, or the `user` of the trading role's Secret given
 // with --trading-credentials DIR (then a missing role is created with that Secret's password), or by
 // default the bot's database Secret where the operator mounts it, when that folder exists. The console's
-// read-only role likewise: --console-role ROLE, or the `user` of --console-credentials DIR.
+// read-only role likewise: --console-role ROLE, or the `user` of --console-credentials DIR; and the
+// backup's: --backup-role ROLE, or the `user` of --backup-credentials DIR.
 
 const CONNECT_ATTEMPTS = 30;
 
@@ -22,6 +29,7 @@ export async function runMigrate(
 ): Promise<number> {
   let tradingRole: TradingRole | undefined;
   let consoleRole: ConsoleRole | undefined;
+  let backupRole: BackupRole | undefined;
   let client: pg.Client | undefined;
   try {
     const credentials = readDatabaseCredentials(flags.databaseCredentials);
@@ -44,6 +52,23 @@ export async function runMigrate(
       const reader = readDatabaseCredentials(flags.consoleCredentials);
       registerSecret(reader.password);
       consoleRole = { name: reader.user, password: reader.password };
+    }
+    if (flags.backupRole !== undefined) {
+      backupRole = { name: flags.backupRole };
+    } else if (flags.backupCredentials !== undefined) {
+      const reader = readDatabaseCredentials(flags.backupCredentials);
+      registerSecret(reader.password);
+      backupRole = { name: reader.user, password: reader.password };
+    }
+    if (
+      backupRole !== undefined &&
+      [credentials.user, tradingRole?.name, consoleRole?.name].includes(backupRole.name)
+    ) {
+      log.error(
+        { event: "migrate_failed" },
+        `the backup's role (${backupRole.name}) must be a role of its own, neither the migration, the trading nor the console's role: it gets read access only`,
+      );
+      return 2;
     }
     if (consoleRole !== undefined && [credentials.user, tradingRole?.name].includes(consoleRole.name)) {
       log.error(
@@ -75,7 +100,7 @@ export async function runMigrate(
         await new Promise((resolve) => setTimeout(resolve, 2_000));
       }
     }
-    const report = await migrate(client, loadMigrations(), tradingRole, consoleRole);
+    const report = await migrate(client, loadMigrations(), tradingRole, consoleRole, backupRole);
     if (tradingRole === undefined) {
       log.warn(
         { event: "migrate_no_grants" },

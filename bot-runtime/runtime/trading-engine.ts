@@ -133,6 +133,7 @@ export class TradingEngine {
   report(): RuntimeReport {
     const live = this.#deps.orders.liveRecords().length;
     const equity = this.#equity();
+    const head = this.#deps.store.auditHead;
     return {
       heartbeat: (this.#heartbeat ?? new Date()).toISOString(),
       state: this.#state,
@@ -143,6 +144,7 @@ export class TradingEngine {
       ...(equity === undefined || equity.isNegative()
         ? {}
         : { equity: equity.toPlaces(8, "halfEven").toString() }),
+      ...(head === undefined ? {} : { audit: { sequence: head.seq, hash: head.hash } }),
     };
   }
 

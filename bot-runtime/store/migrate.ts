@@ -8,8 +8,8 @@ import { SCHEMA } from "./database.ts";
 // `bot-runtime migrate`: applies the SQL files of migrations/ in version order, each in its own
 // transaction, under an advisory lock (many bots' init steps may run at once against one database), and
 // records each with its checksum; an applied file that changed is an error, not a silent re-run. Then it
-// (re)grants the trading role exactly what the runtime needs, and the console's role read access only, so
-// a re-run also repairs drifted grants.
+// (re)grants the trading role exactly what the runtime needs, and the console's and the backup's roles read
+// access only, so a re-run also repairs drifted grants.
 
 export type Migration = { version: number; name: string; sql: string; checksum: string };
 
@@ -103,9 +103,35 @@ export function consoleRoleGrants(role: string): string[] {
   ];
 }
 
+/**
+ * The backup's role reads every table of the schema and writes nothing: whatever it held before is revoked,
+ * then it gets USAGE on the schema and SELECT on all its tables, and on the tables this (the migration) role
+ * creates later: a migration applied by a bot's init step, which names no backup role, leaves no table the
+ * next backup cannot read. No sequence, no function, no CREATE. `bot-runtime backup` needs no more; restore
+ * runs as the schema's owner.
+ */
+export function backupRoleGrants(role: string): string[] {
+  const r = quoteIdentifier(role);
+  const s = SCHEMA;
+  return [
+    `REVOKE ALL ON ALL TABLES IN SCHEMA ${s} FROM ${r}`,
+    `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${s} FROM ${r}`,
+    `REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ${s} FROM ${r}`,
+    `REVOKE ALL ON SCHEMA ${s} FROM ${r}`,
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} REVOKE ALL ON TABLES FROM ${r}`,
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} REVOKE ALL ON SEQUENCES FROM ${r}`,
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} REVOKE ALL ON FUNCTIONS FROM ${r}`,
+    `GRANT USAGE ON SCHEMA ${s} TO ${r}`,
+    `GRANT SELECT ON ALL TABLES IN SCHEMA ${s} TO ${r}`,
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT SELECT ON TABLES TO ${r}`,
+  ];
+}
+
 export type TradingRole = { name: string; password?: string };
 /** The console's read-only role: named by `--console-role`, or the `user` of `--console-credentials`. */
 export type ConsoleRole = { name: string; password?: string };
+/** The backup's read-only role: named by `--backup-role`, or the `user` of `--backup-credentials`. */
+export type BackupRole = { name: string; password?: string };
 
 export type MigrationReport = {
   applied: number[];
@@ -114,6 +140,8 @@ export type MigrationReport = {
   createdRole?: string;
   readOnlyTo?: string;
   createdConsoleRole?: string;
+  backupReadOnlyTo?: string;
+  createdBackupRole?: string;
 };
 
 export async function migrate(
@@ -121,6 +149,7 @@ export async function migrate(
   migrations: readonly Migration[],
   tradingRole: TradingRole | undefined,
   consoleRole?: ConsoleRole,
+  backupRole?: BackupRole,
 ): Promise<MigrationReport> {
   await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
   try {
@@ -177,6 +206,12 @@ export async function migrate(
       for (const statement of consoleRoleGrants(consoleRole.name)) await client.query(statement);
       report.readOnlyTo = consoleRole.name;
       if (created) report.createdConsoleRole = consoleRole.name;
+    }
+    if (backupRole !== undefined) {
+      const created = await ensureRole(client, backupRole, "--backup-credentials");
+      for (const statement of backupRoleGrants(backupRole.name)) await client.query(statement);
+      report.backupReadOnlyTo = backupRole.name;
+      if (created) report.createdBackupRole = backupRole.name;
     }
     return report;
   } finally {

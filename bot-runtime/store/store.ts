@@ -150,6 +150,8 @@ export class Store {
   readonly #symbol: string;
   /** Seq and hash of the last audit row this runtime committed; undefined until read. */
   #chainHead: { seq: number; hash: string } | undefined;
+  /** The same, kept when #chainHead is dropped after a failed transaction: what /status reports. */
+  #committedHead: { seq: number; hash: string } | undefined;
 
   constructor(pool: pg.Pool, bot: BotIdentity, symbol: string) {
     this.#pool = pool;
@@ -186,6 +188,7 @@ export class Store {
         }),
       );
       this.#chainHead = head;
+      if (head !== undefined) this.#committedHead = head;
       return result;
     } catch (error) {
       this.#chainHead = undefined;
@@ -202,6 +205,14 @@ export class Store {
     } catch (error) {
       throw classifyDatabaseError(error);
     }
+  }
+
+  /**
+   * The newest audit row this runtime committed (undefined before its first): the head the operator
+   * anchors in the API server. Rows committed by an earlier runtime of the bot are covered by it.
+   */
+  get auditHead(): { seq: number; hash: string } | undefined {
+    return this.#committedHead;
   }
 
   async ping(): Promise<void> {

@@ -25,6 +25,29 @@ const condition = (type: string, status: "True" | "False", reason: string, messa
 });
 
 describe("transitionEvents", () => {
+  it("records an AuditAnchor Event with the head's sequence and hash when status records a new one", () => {
+    const hash = "c".repeat(64);
+    const before: TradingBotStatus = {
+      audit: { sequence: 9, hash: "b".repeat(64), at: NOW, lastEvent: { sequence: 7, at: NOW } },
+    };
+    const after: TradingBotStatus = {
+      audit: { sequence: 1012, hash, at: NOW, lastEvent: { sequence: 1012, at: NOW } },
+    };
+    expect(transitionEvents(before, after, running, { action: "keep" })).toEqual([
+      {
+        type: "Normal",
+        reason: "AuditAnchor",
+        action: "AnchorAudit",
+        note: `Audit chain head anchored: sequence 1012, hash ${hash}.`,
+      },
+    ]);
+    expect(transitionEvents(after, after, running, { action: "keep" })).toEqual([]);
+    const movedWithoutEvent: TradingBotStatus = {
+      audit: { sequence: 1013, hash: "d".repeat(64), at: NOW, lastEvent: { sequence: 1012, at: NOW } },
+    };
+    expect(transitionEvents(after, movedWithoutEvent, running, { action: "keep" })).toEqual([]);
+  });
+
   it("warns once when a key rotation falls due, and says so when the Secret has changed", () => {
     const due = condition(
       "CredentialsRotationDue",

@@ -1,5 +1,10 @@
-import type { TradingBotStatus } from "../../api/v1alpha1/index.ts";
+import {
+  AUDIT_ANCHOR_EVENT_REASON,
+  auditAnchorNote,
+  type TradingBotStatus,
+} from "../../api/v1alpha1/index.ts";
 import type { BotEvent } from "../kube/events.ts";
+import { newAuditAnchor } from "./audit-anchor.ts";
 import type { HaltDecision } from "./halt.ts";
 import type { PodPlan } from "./pod-lifecycle.ts";
 
@@ -121,6 +126,15 @@ export function transitionEvents(
     ) {
       events.push({ type: "Warning", reason, action: "Reconcile", note: readyAfter.message });
     }
+  }
+  const anchor = newAuditAnchor(before?.audit, after.audit);
+  if (anchor !== undefined) {
+    events.push({
+      type: "Normal",
+      reason: AUDIT_ANCHOR_EVENT_REASON,
+      action: "AnchorAudit",
+      note: auditAnchorNote(anchor),
+    });
   }
   if (plan.action === "replace") {
     events.push({

@@ -163,7 +163,12 @@ function observe(
     restarts: undefined,
     runtime: undefined,
     desired: builders(calls),
-    settings: { mirrorIntervalMs: 60_000, deletionMarginMs: 30_000, maxGracePeriodSeconds: 60 },
+    settings: {
+      mirrorIntervalMs: 60_000,
+      auditAnchor: { everyRows: 1000, everyMs: 600_000 },
+      deletionMarginMs: 30_000,
+      maxGracePeriodSeconds: 60,
+    },
     now: NOW,
     ...overrides,
   };
@@ -440,6 +445,60 @@ describe("the plan of a bot that may run", () => {
     const result = plan(observe({ credentials: missing }));
     expect(result.writes[0]).toMatchObject({ kind: "deletePod", urgent: false, cause: "stop" });
     expect(statusOf(result.writes)?.phase).toBe("Degraded");
+  });
+});
+
+describe("the plan of a bot whose runtime reports its audit chain head", () => {
+  const reportAt = (now: number, sequence: number) => ({
+    podUid: "pod-uid-1",
+    reachable: true as const,
+    report: {
+      heartbeat: new Date(now).toISOString(),
+      state: "Trading" as const,
+      halted: false,
+      openOrders: 2,
+      position: "0",
+      realizedPnl: "0",
+      audit: { sequence, hash: String(sequence % 10).repeat(64) },
+    },
+  });
+  /** The bot as the API holds it after the first plan: only status and Events can differ. */
+  const settled = (status: TradingBotStatus | undefined, runtime: BotObservation["runtime"], now: number) => {
+    const desired = builders([]);
+    return observe({
+      bot: botObject({ status }),
+      credentials,
+      runtime,
+      now,
+      owned: {
+        serviceAccount: desired.serviceAccount(),
+        configMap: desired.configMap(sample.spec),
+        networkPolicy: desired.networkPolicy({ allowed: true, spec: sample.spec, databasePort: 5432 }),
+      },
+    });
+  };
+  const events = (writes: BotWrite[]) =>
+    writes.flatMap((w) => (w.kind === "recordEvents" ? w.events.map((e) => e.reason) : []));
+
+  it("records the head in status and then, after that write, in an AuditAnchor Event", () => {
+    const result = plan(observe({ credentials, runtime: reportAt(NOW, 40) }));
+    expect(statusOf(result.writes)?.audit).toMatchObject({ sequence: 40, lastEvent: { sequence: 40 } });
+    const order = result.writes.map((w) => w.kind);
+    expect(order.indexOf("writeStatus")).toBeLessThan(order.indexOf("recordEvents"));
+    expect(events(result.writes)).toEqual(["AuditAnchor"]);
+  });
+
+  it("adds no write for a head that moved between the report's own writes, and no Event before one is due", () => {
+    const first = statusOf(plan(observe({ credentials, runtime: reportAt(NOW, 40) })).writes);
+    const soon = NOW + 5_000;
+    const quiet = plan(settled(first, reportAt(soon, 45), soon));
+    expect(quiet.writes).toEqual([]);
+    const later = NOW + 61_000;
+    const mirrored = plan(settled(first, reportAt(later, 45), later));
+    expect(kinds(mirrored.writes)).toEqual(["writeStatus"]);
+    expect(events(mirrored.writes)).toEqual([]);
+    const rowsLater = plan(settled(first, reportAt(later, 1040), later));
+    expect(events(rowsLater.writes)).toEqual(["AuditAnchor"]);
   });
 });
 

@@ -15,6 +15,7 @@ import { timestampOf } from "../kube/time.ts";
 import type { ConfigMap, KubeObject, NetworkPolicy, Pod, ServiceAccount } from "../kube/types.ts";
 import { FINALIZER } from "../names.ts";
 import type { TradingBotObject } from "../resources.ts";
+import type { AuditAnchorCadence } from "./audit-anchor.ts";
 import type { CredentialsCheck } from "./credentials.ts";
 import {
   credentialsAge,
@@ -65,6 +66,8 @@ export interface DesiredObjects {
 
 export interface PlanSettings {
   mirrorIntervalMs: number;
+  /** When the audit chain head in status also goes into an AuditAnchor Event. */
+  auditAnchor: AuditAnchorCadence;
   deletionMarginMs: number;
   /** No bot gets more time than this to stop: its DELETE's grace period is capped to it. */
   maxGracePeriodSeconds: number;
@@ -282,6 +285,7 @@ function statusInput(
     conflicts: o.conflicts,
     policyViolations: o.policyViolations,
     mirrorIntervalMs: o.settings.mirrorIntervalMs,
+    auditAnchor: o.settings.auditAnchor,
     credentialsRotation: rotation.status,
     pod,
     now: timestampOf(o.now),

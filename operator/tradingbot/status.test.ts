@@ -47,6 +47,7 @@ function input(overrides: Partial<StatusInput> = {}): StatusInput {
     exchangeSecret: "t/keys",
     runtime: undefined,
     mirrorIntervalMs: 60_000,
+    auditAnchor: { everyRows: 1000, everyMs: 600_000 },
     now: T0,
     ...overrides,
   };
@@ -326,6 +327,64 @@ describe("computeBotStatus", () => {
     const restarted = computeBotStatus(input({ current: first, now: T1, runtime: undefined }));
     expect(conditionOf(restarted, "RuntimeReachable")).toEqual(conditionOf(first, "RuntimeReachable"));
     expect(restarted.runtime).toEqual(first.runtime);
+  });
+});
+
+describe("status.audit, the audit chain head", () => {
+  const hash = (digit: string) => digit.repeat(64);
+  const report = (heartbeat: string, sequence: number, digit: string) => ({
+    heartbeat,
+    state: "Trading" as const,
+    halted: false,
+    openOrders: 4,
+    position: "0.01",
+    realizedPnl: "0",
+    audit: { sequence, hash: hash(digit) },
+  });
+  const polled = (r: ReturnType<typeof report>) => ({ podUid: "pod-1", reachable: true as const, report: r });
+
+  it("is mirrored with the runtime's report, and the first one goes into an Event", () => {
+    const status = computeBotStatus(input({ runtime: polled(report(T0, 7, "a")) }));
+    expect(status.audit).toEqual({
+      sequence: 7,
+      hash: hash("a"),
+      at: T0,
+      lastEvent: { sequence: 7, at: T0 },
+    });
+  });
+
+  it("rides along with a write the report makes anyway, and never makes one of its own", () => {
+    const first = computeBotStatus(input({ runtime: polled(report(T0, 7, "a")) }));
+    const soon = "2026-03-01T12:00:30Z";
+    // Only the heartbeat and the head moved, within the mirror interval: nothing is written.
+    const quiet = computeBotStatus(
+      input({ current: first, now: soon, runtime: polled(report(soon, 9, "b")) }),
+    );
+    expect(quiet).toEqual(first);
+    // Once the interval has passed, the head goes with the heartbeat.
+    const later = computeBotStatus(input({ current: first, now: T1, runtime: polled(report(T1, 9, "b")) }));
+    expect(later.audit).toMatchObject({ sequence: 9, hash: hash("b"), at: T1 });
+    // Any other change of the report is written at once, and takes the head with it.
+    const filled = computeBotStatus(
+      input({ current: first, now: soon, runtime: polled({ ...report(soon, 9, "b"), openOrders: 3 }) }),
+    );
+    expect(filled.audit).toMatchObject({ sequence: 9, hash: hash("b"), at: soon });
+  });
+
+  it("stays as it is while the runtime is not reporting, and when the bot is halted", () => {
+    const first = computeBotStatus(input({ runtime: polled(report(T0, 7, "a")) }));
+    const unreachable = computeBotStatus(
+      input({
+        current: first,
+        now: T1,
+        runtime: { podUid: "pod-1", reachable: false, error: "timeout", reachedBefore: true },
+      }),
+    );
+    expect(unreachable.audit).toEqual(first.audit);
+    const haltedBot = computeBotStatus(
+      input({ current: first, now: T1, halt: halted, pod: undefined, plan: { action: "none" } }),
+    );
+    expect(haltedBot.audit).toEqual(first.audit);
   });
 });
 

@@ -10,6 +10,7 @@ import type {
 import { deepEqual } from "../kube/json-compare.ts";
 import { timestampOf } from "../kube/time.ts";
 import type { Pod } from "../kube/types.ts";
+import { type AuditAnchorCadence, nextAuditStatus } from "./audit-anchor.ts";
 import type { CredentialsCheck } from "./credentials.ts";
 import type { RotationConditionValue } from "./credentials-rotation.ts";
 import type { HaltDecision } from "./halt.ts";
@@ -44,8 +45,10 @@ export interface StatusInput {
   restarts: number;
   exchangeSecret: string | undefined;
   runtime: RuntimeObservation | undefined;
-  /** A report that differs only in its heartbeat is mirrored at most this often. */
+  /** A report that differs only in its heartbeat (and audit chain head) is mirrored at most this often. */
   mirrorIntervalMs: number;
+  /** How often the audit chain head mirrored into status.audit also goes into an AuditAnchor Event. */
+  auditAnchor: AuditAnchorCadence;
   /**
    * The key-rotation clock (status.credentials) and, with a schedule, CredentialsRotationDue (none
    * without one); undefined when the spec says nothing (it does not parse): what status says is kept.
@@ -218,10 +221,17 @@ function runtimeReachableCondition(input: StatusInput, current: Condition | unde
   return { status: "False", reason: "Unreachable", message: runtime.error };
 }
 
-function mirroredRuntime(input: StatusInput): RuntimeStatus | undefined {
+/**
+ * status.runtime from the runtime's report, and whether this report is being mirrored now (`fresh`): the
+ * audit chain head rides along with such a write and never causes one of its own, so anchoring adds no
+ * status write (a head that moved waits at most --runtime-mirror-interval, like the heartbeat).
+ */
+function mirroredRuntime(input: StatusInput): { runtime: RuntimeStatus | undefined; fresh: boolean } {
   const current = input.current?.runtime;
   const observation = input.runtime;
-  if (!observation?.reachable || observation.podUid !== input.pod?.metadata.uid) return current;
+  if (!observation?.reachable || observation.podUid !== input.pod?.metadata.uid) {
+    return { runtime: current, fresh: false };
+  }
   const report = observation.report;
   const next: RuntimeStatus = {
     heartbeat: report.heartbeat,
@@ -238,9 +248,15 @@ function mirroredRuntime(input: StatusInput): RuntimeStatus | undefined {
     const age = current.heartbeat
       ? Date.parse(input.now) - Date.parse(current.heartbeat)
       : Number.POSITIVE_INFINITY;
-    if (onlyHeartbeat && age < input.mirrorIntervalMs) return current;
+    if (onlyHeartbeat && age < input.mirrorIntervalMs) return { runtime: current, fresh: false };
   }
-  return next;
+  return { runtime: next, fresh: !deepEqual(next, current) };
+}
+
+function mirroredAudit(input: StatusInput, fresh: boolean) {
+  const current = input.current?.audit;
+  if (!fresh || !input.runtime?.reachable) return current;
+  return nextAuditStatus(current, input.runtime.report.audit, input.now, input.auditAnchor);
 }
 
 function condition(
@@ -291,10 +307,12 @@ export function computeBotStatus(input: StatusInput): TradingBotStatus {
   if (g !== undefined) status.observedGeneration = g;
   if (input.pod) status.podName = input.pod.metadata.name;
   status.halt = input.halt ? input.halt.halt : (input.current?.halt ?? { engaged: false });
-  const runtime = mirroredRuntime(input);
+  const { runtime, fresh } = mirroredRuntime(input);
   if (runtime) status.runtime = runtime;
   const record = rotation ? rotation.record : input.current?.credentials;
   if (record) status.credentials = record;
+  const audit = mirroredAudit(input, fresh);
+  if (audit) status.audit = audit;
   return status;
 }
 

@@ -188,7 +188,10 @@ describe("the chart's console", () => {
 
     const { manifests: all } = await renderChart({ valuesFiles: [ALL_OPTIONS_VALUES] });
     expect(findManifest(all, "ClusterRole", "trading-operator-console").rules).toEqual(
-      expectedRules(["alice", "bob@example.com"], ["desk-a-traders", "risk"]),
+      expectedRules(
+        ["alice", "bob@example.com", "oidc:carol@example.com"],
+        ["desk-a-traders", "risk", "oidc:desk-a"],
+      ),
     );
     // An existing users Secret with no names listed: no impersonate rule at all, not one for every name.
     const { manifests: none } = await renderChart({
@@ -213,7 +216,8 @@ describe("the chart's console", () => {
       sessionKeyGraceMs: 24 * 3_600_000,
       allowedOrigins: ["https://ops.example.com"],
       trustedProxies: 1,
-      impersonateGroups: ["desk-a-traders", "risk"],
+      impersonateGroups: ["desk-a-traders", "risk", "oidc:desk-a"],
+      databaseCredentials: "/etc/tradingbot-console/database",
     });
     expect(options.firstUser).toBeUndefined();
     const secrets = consoleDeployment(manifests).spec.template.spec.volumes.map((v) => v.secret?.secretName);
@@ -222,6 +226,8 @@ describe("the chart's console", () => {
         "trading-console-tls",
         "trading-console-session-keys",
         "trading-console-users",
+        "trading-console-database",
+        "trading-console-oidc",
       ]),
     );
     expect(manifests.filter((m) => m.kind === "Secret")).toEqual([]);
