@@ -6,7 +6,8 @@
 # and the web console, `node dist/console/main.js` (the chart's console Deployment), with its page in
 # dist/console/web/.
 # What the image holds is written once, in image/recipe.ts: Node, the Debian libraries it links, CA
-# certificates, time zones, /etc/passwd with uid 65532, and the application; no shell, no package manager.
+# certificates, time zones, /etc/passwd with uid 65532, and the application (package.json and dist/, where
+# each program is bundled with what it imports, so no node_modules); no shell, no package manager.
 # The rootfs stage assembles it with image/rootfs.ts, as `make image-oci` does before packing it with umoci,
 # and the image is that rootfs and nothing else (test/image/dockerfile.test.ts holds this file to that).
 # Build: make image (docker build -t ghcr.io/botops/tradingbot-operator:<version> .). It runs as uid 65532
@@ -17,13 +18,14 @@
 # docker buildx imagetools inspect node:24-bookworm-slim
 ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
-# --- build: every dependency, TypeScript compiled to dist/ (the bot runtime as one bundled file) -----------
+# --- build: every dependency, each program bundled with what it imports into dist/ (build/bundle.ts) --------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # Install scripts stay off: ccxt's postinstall reaches the network, and nothing here needs one.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY build/ build/
 COPY api/ api/
 COPY operator/ operator/
 COPY bot-runtime/ bot-runtime/

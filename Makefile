@@ -52,7 +52,7 @@ $(DEPS_STAMP): package-lock.json $(NODE_BIN)
 	@touch $@
 
 .PHONY: build
-build: deps ## Compile TypeScript to dist/ (the bot runtime as one bundle, its SQL migrations beside it).
+build: deps ## Bundle each program into dist/ (build/bundle.ts; the runtime's SQL migrations beside it) and type-check.
 	npm run --silent build
 
 .PHONY: lint

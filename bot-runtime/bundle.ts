@@ -1,20 +1,18 @@
-import { cpSync, readFileSync, rmSync } from "node:fs";
-import { builtinModules } from "node:module";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, type Plugin } from "esbuild";
+import type { Plugin } from "esbuild";
 import { binanceClassUrl } from "./exchange/load-binance-class.ts";
 
-// The production build of the runtime (`npm run build`): one minified file, dist/bot-runtime/main.js, with
-// the SQL migrations beside it (bot-runtime/store/migrate.ts finds them beside its module). A bot's memory
-// is mostly code: loaded module by module, ccxt, zod and undici keep their whole source text in the heap
-// (comments included, two bytes per character in a file with one non-Latin-1 character). The bundle holds
-// only what the runtime reaches, minified and ASCII-escaped, and needs nothing from node_modules at run
-// time; docs/runtime.md ("Memory") has the measurements.
-// Usage: node bot-runtime/bundle.ts
+// What the runtime's bundle needs beyond what every program's does (build/bundle.ts bundles them all): one
+// minified file, dist/bot-runtime/main.js, with the SQL migrations beside it (bot-runtime/store/migrate.ts
+// finds them beside its module). A bot's memory is mostly code: loaded module by module, ccxt, zod and
+// undici keep their whole source text in the heap (comments included, two bytes per character in a file
+// with one non-Latin-1 character). The bundle holds only what the runtime reaches, minified and
+// ASCII-escaped, and needs nothing from node_modules at run time; docs/runtime.md ("Memory") has the
+// measurements.
 
 const root = join(import.meta.dirname, "..");
-const outdir = join(root, "dist", "bot-runtime");
 
 /** ccxt's package only exports its every-exchange entry: the binance class is imported by file instead. */
 const binanceClassOnly: Plugin = {
@@ -87,68 +85,5 @@ const oneUndici: Plugin = {
   },
 };
 
-/**
- * Node's built-in modules through `require`: an ESM import of one builds a facade that reads every export,
- * and node:http's lazy WebSocket exports then load Node's own undici too.
- */
-const builtinsByRequire: Plugin = {
-  name: "builtins-by-require",
-  setup(bundle) {
-    const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
-    bundle.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => {
-      if (!builtins.has(args.path)) return undefined;
-      const name = args.path.startsWith("node:") ? args.path : `node:${args.path}`;
-      return args.kind === "require-call"
-        ? { path: name, external: true }
-        : { path: name, namespace: "builtin" };
-    });
-    bundle.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
-      loader: "js",
-    }));
-  },
-};
-
-/** Optional native add-ons (ws's bufferutil and utf-8-validate, pg-native): absent, as their users expect. */
-const noNativeAddons: Plugin = {
-  name: "no-native-addons",
-  setup(bundle) {
-    bundle.onResolve({ filter: /^(bufferutil|utf-8-validate|pg-native)$/ }, (args) => ({
-      path: args.path,
-      namespace: "absent",
-    }));
-    bundle.onLoad({ filter: /.*/, namespace: "absent" }, (args) => ({
-      contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not in the runtime bundle`)}), { code: "MODULE_NOT_FOUND" });`,
-      loader: "js",
-    }));
-  },
-};
-
-async function bundleRuntime(): Promise<void> {
-  rmSync(outdir, { recursive: true, force: true });
-  await build({
-    entryPoints: [join(root, "bot-runtime", "main.ts")],
-    outfile: join(outdir, "main.js"),
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node22.19",
-    minify: true,
-    // Error class names stay readable in logs (pino's `err.type`).
-    keepNames: true,
-    // Non-ASCII characters escaped, so V8 holds the source as a one-byte string.
-    charset: "ascii",
-    legalComments: "linked",
-    sourcemap: "linked",
-    sourcesContent: false,
-    logLevel: "warning",
-    // The CommonJS dependencies (pg, pino, prom-client, undici) call require.
-    banner: {
-      js: 'import { createRequire as bundleCreateRequire } from "node:module"; const require = bundleCreateRequire(import.meta.url);',
-    },
-    plugins: [binanceClassOnly, ccxtForBinance, oneUndici, builtinsByRequire, noNativeAddons],
-  });
-  cpSync(join(root, "bot-runtime", "store", "migrations"), join(outdir, "migrations"), { recursive: true });
-}
-
-await bundleRuntime();
+/** The runtime's own plugins: ccxt's binance class alone, and one undici. */
+export const runtimeBundlePlugins: readonly Plugin[] = [binanceClassOnly, ccxtForBinance, oneUndici];

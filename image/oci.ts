@@ -22,11 +22,11 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { binaryCacheDir, parseVersions } from "../test/cluster/binaries.ts";
 import {
-  DIST_LEFT_OUT,
   IMAGE_REPOSITORY,
   type ImageConfig,
   type ImageMetadata,
   imageConfig,
+  leftOutOfImage,
   nodeVersion,
 } from "./recipe.ts";
 import { assembleRootfs, type RootfsEntry } from "./rootfs.ts";
@@ -86,24 +86,28 @@ export function imageMetadata(epoch: number): ImageMetadata {
   };
 }
 
-/** A digest of everything the build reads: the recipe, the pins, the dependencies, dist/, the labels. */
+/** A digest of everything the build reads: the recipe, the pins, package.json, dist/, the labels. */
 function inputsKey(parts: Record<string, unknown>, distDir: string): string {
   const hash = createHash("sha256");
   hash.update(JSON.stringify(parts));
-  const tree = (dir: string, left: readonly string[] = []) => {
-    for (const name of readdirSync(dir).sort()) {
-      if (left.includes(name)) continue;
-      const full = join(dir, name);
-      const stats = lstatSync(full);
-      hash.update(`\0${relative(REPO_ROOT, full)}\0${stats.mode & 0o111 ? "x" : "-"}`);
-      if (stats.isSymbolicLink()) hash.update(readlinkSync(full));
-      else if (stats.isDirectory()) tree(full);
-      else hash.update(readFileSync(full));
-    }
+  /** Every file under `top` but those `skip` names by their path under `top`. */
+  const tree = (top: string, skip: (path: string) => boolean = () => false) => {
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir).sort()) {
+        const full = join(dir, name);
+        if (skip(relative(top, full))) continue;
+        const stats = lstatSync(full);
+        hash.update(`\0${relative(REPO_ROOT, full)}\0${stats.mode & 0o111 ? "x" : "-"}`);
+        if (stats.isSymbolicLink()) hash.update(readlinkSync(full));
+        else if (stats.isDirectory()) walk(full);
+        else hash.update(readFileSync(full));
+      }
+    };
+    walk(top);
   };
   tree(join(REPO_ROOT, "image"));
-  for (const file of ["package.json", "package-lock.json"]) hash.update(readFileSync(join(REPO_ROOT, file)));
-  tree(distDir, DIST_LEFT_OUT);
+  hash.update(readFileSync(join(REPO_ROOT, "package.json")));
+  tree(distDir, leftOutOfImage);
   return hash.digest("hex");
 }
 

@@ -69,19 +69,23 @@ export const WRITTEN_FILES: Readonly<Record<string, string>> = {
 export const WRITABLE_DIRS: Readonly<Record<string, number>> = { tmp: 0o1777 };
 
 /**
- * Under APP_DIR, as the application runs from a checkout: package.json, the production dependencies
- * (`npm ci --omit=dev --ignore-scripts`) and the build output (`npm run build`).
+ * Under APP_DIR: the build output (`npm run build`), where each program is bundled with everything it
+ * imports (build/bundle.ts), so no node_modules; and package.json, whose version the bot runtime reports
+ * (it looks for the package.json above its bundle).
  */
-export const APP_CONTENTS = ["dist/", "node_modules/", "package.json"] as const;
+export const APP_CONTENTS = ["dist/", "package.json"] as const;
 
 /**
- * Files of the production dependencies that no program loads: TypeScript declarations and source maps,
- * about a third of node_modules. Licenses and everything else stay.
+ * Build output that is not the application, by path under dist/: the images built from it
+ * (`make image-oci`), and the source maps, for a local `node --enable-source-maps` (about as large as the
+ * bundles, and without the sources they map to).
  */
-export const NODE_MODULES_LEFT_OUT: readonly RegExp[] = [/\.d\.[cm]?ts$/, /\.map$/];
+const DIST_LEFT_OUT: readonly RegExp[] = [/^image(\/|$)/, /\.map$/];
 
-/** Build output that is not the application: the images built from it (`make image-oci`). */
-export const DIST_LEFT_OUT = ["image"] as const;
+/** Whether `path` (under dist/, with "/" separators) stays out of the image. */
+export function leftOutOfImage(path: string): boolean {
+  return DIST_LEFT_OUT.some((pattern) => pattern.test(path));
+}
 
 export interface ImageMetadata {
   version: string;
@@ -167,4 +171,4 @@ export function debianPins(): DebianPins {
 }
 
 /** What the recipe reads from the repository besides dist/: the build context must admit these. */
-export const RECIPE_INPUTS = ["Makefile", "image/", "package.json", "package-lock.json"] as const;
+export const RECIPE_INPUTS = ["Makefile", "image/", "package.json"] as const;

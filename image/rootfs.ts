@@ -1,6 +1,6 @@
 // Assembles the image's root filesystem from image/recipe.ts: Node's binary from the npm registry, the parts
 // of the pinned Debian packages (apt-get download, dpkg-deb), the written /etc files, and the application
-// (package.json, production dependencies, dist/). Everything ends up owned by whoever runs this, with
+// (package.json and dist/, its programs bundled). Everything ends up owned by whoever runs this, with
 // normalised modes and every mtime at SOURCE_DATE_EPOCH, so the same inputs give the same files.
 // Usage: SOURCE_DATE_EPOCH=<seconds> node image/rootfs.ts <out>   (the Dockerfile's rootfs stage)
 import { type SpawnSyncOptions, spawnSync } from "node:child_process";
@@ -33,10 +33,9 @@ import {
   DEBIAN_PARTS,
   type DebianPart,
   type DebianPin,
-  DIST_LEFT_OUT,
   debianPins,
+  leftOutOfImage,
   NODE,
-  NODE_MODULES_LEFT_OUT,
   nodeVersion,
   PROGRAM_DIR,
   programs,
@@ -109,16 +108,11 @@ export function assembleRootfs(options: RootfsOptions): RootfsEntry[] {
     mkdirSync(app);
     for (const entry of APP_CONTENTS) {
       if (entry === "package.json") copyFileSync(join(repoRoot, "package.json"), join(app, "package.json"));
-      else if (entry === "node_modules/") {
-        log("production dependencies: npm ci --omit=dev --ignore-scripts");
-        renameSync(productionDependencies(repoRoot, work), join(app, "node_modules"));
-        removeFiles(join(app, "node_modules"), NODE_MODULES_LEFT_OUT);
-      } else {
-        const left: readonly string[] = DIST_LEFT_OUT;
+      else {
         cpSync(distDir, join(app, "dist"), {
           recursive: true,
           verbatimSymlinks: true,
-          filter: (source) => !left.includes(relative(distDir, source).split("/")[0] as string),
+          filter: (source) => source === distDir || !leftOutOfImage(relative(distDir, source)),
         });
       }
     }
@@ -259,24 +253,6 @@ function takeParts(part: DebianPart, extracted: string, out: string) {
       const text = readFileSync(join(extracted, file), "utf8");
       appendFileSync(into, text.endsWith("\n") ? text : `${text}\n`);
     }
-  }
-}
-
-function productionDependencies(repoRoot: string, work: string): string {
-  const dir = join(work, "dependencies");
-  mkdirSync(dir);
-  for (const file of ["package.json", "package-lock.json"])
-    copyFileSync(join(repoRoot, file), join(dir, file));
-  // Install scripts stay off: ccxt's postinstall reaches the network, and nothing here needs one.
-  npm(["ci", "--omit=dev", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund"], dir);
-  return join(dir, "node_modules");
-}
-
-function removeFiles(dir: string, patterns: readonly RegExp[]) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) removeFiles(full, patterns);
-    else if (entry.isFile() && patterns.some((pattern) => pattern.test(entry.name))) rmSync(full);
   }
 }
 

@@ -1,9 +1,11 @@
-// The image's application layout (image/recipe.ts: package.json, dist/ with the SQL migrations, and
-// `npm ci --omit=dev --ignore-scripts` dependencies), built here from the checkout, read-only, run as the
-// image's uid 65532 through the same program names on PATH. Both entrypoints start from it and do their
-// real work against the cluster and PostgreSQL, so no dev dependency is needed at run time. The image
-// itself is built and run in oci-image.test.ts.
+// The image's application layout (image/recipe.ts: package.json and dist/ as built, each program bundled
+// with what it imports, the SQL migrations beside the runtime's bundle; no node_modules), built here from
+// the checkout, read-only, with no node_modules in any folder above it, run as the image's uid 65532
+// through the same program names on PATH. The programs start from it and do their real work against the
+// cluster and PostgreSQL, so nothing from node_modules is needed at run time. The image itself is built
+// and run in oci-image.test.ts.
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import {
   chmodSync,
   chownSync,
@@ -19,10 +21,12 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
+import { dump, load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUNTIME_EXIT_CODES } from "../../api/v1alpha1/runtime-config.ts";
 import type { ExchangeSim } from "../../exchange-sim/index.ts";
+import { leftOutOfImage } from "../../image/recipe.ts";
 import { type BotDatabase, type SimAccount, startSimulator, writeBot } from "../bot-runtime/fixtures.ts";
 import { createSuiteDatabase } from "../bot-runtime/harness.ts";
 import { clusterContext } from "../support/context.ts";
@@ -40,8 +44,8 @@ const runAs = process.getuid?.() === 0 ? IMAGE_USER : undefined;
 
 const layout = readRuntimeLayout(REPO_ROOT);
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+  version: string;
   bin: Record<string, string>;
-  devDependencies: Record<string, string>;
 };
 
 let root: string;
@@ -76,12 +80,13 @@ function programEnv(): NodeJS.ProcessEnv {
   };
 }
 
-function run(program: string, args: string[]): SpawnSyncReturns<string> {
+function run(program: string, args: string[], input?: string): SpawnSyncReturns<string> {
   return spawnSync(program, args, {
     env: programEnv(),
     cwd: app,
     encoding: "utf8",
     timeout: 60_000,
+    ...(input === undefined ? {} : { input }),
     ...(runAs ?? {}),
   });
 }
@@ -109,40 +114,33 @@ beforeAll(async () => {
   for (const dir of [app, bin, tmp]) mkdirSync(dir);
   giveToImageUser(tmp);
 
-  // The production dependencies, as image/rootfs.ts installs them.
-  const deps = join(root, "deps");
-  mkdirSync(deps);
-  for (const file of ["package.json", "package-lock.json"]) cpSync(join(REPO_ROOT, file), join(deps, file));
-  // npm from PATH, run by this Node (npm's `#!/usr/bin/env node` finds it first).
-  const npm = spawnSync(
-    "npm",
-    ["ci", "--omit=dev", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund"],
-    {
-      cwd: deps,
-      encoding: "utf8",
-      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` },
-    },
-  );
-  if (npm.status !== 0) {
-    throw new Error(
-      `npm ci --omit=dev failed (${npm.error?.message ?? `exit ${npm.status}`}):\n${npm.stderr}`,
-    );
-  }
+  // Node looks for packages in every node_modules from the importing file's folder up to the root.
+  const above: string[] = [];
+  for (let dir = root; dirname(dir) !== dir; dir = dirname(dir)) above.push(dir);
+  const found = [...above, "/"].map((dir) => join(dir, "node_modules")).filter((path) => existsSync(path));
+  if (found.length > 0) throw new Error(`${found.join(", ")} exists: the layout must find no node_modules`);
 
   // What the recipe puts under /app.
   const sources: Record<string, string> = {
     "package.json": join(REPO_ROOT, "package.json"),
-    "node_modules/": join(deps, "node_modules"),
     "dist/": join(REPO_ROOT, "dist"),
   };
   const unknown = layout.copied.filter((path) => !(path in sources));
   if (unknown.length > 0)
     throw new Error(`image/recipe.ts puts ${unknown.join(", ")} under /app: teach this test where from`);
-  for (const path of layout.copied) cpSync(sources[path] as string, join(app, path), { recursive: true });
+  const dist = join(REPO_ROOT, "dist");
+  for (const path of layout.copied) {
+    cpSync(sources[path] as string, join(app, path), {
+      recursive: true,
+      filter: (source) => !source.startsWith(`${dist}/`) || !leftOutOfImage(relative(dist, source)),
+    });
+  }
   for (const path of Object.values(layout.programs)) chmodSync(join(app, path), 0o755);
   makeReadOnly(app);
   for (const [program, path] of Object.entries(layout.programs))
     symlinkSync(join(app, path), join(bin, program));
+  // Beside the programs, as in the image.
+  symlinkSync(process.execPath, join(bin, "node"));
 }, 300_000);
 
 afterAll(() => {
@@ -154,26 +152,27 @@ afterAll(() => {
 
 describe("the image's runtime layout", () => {
   it("is what image/recipe.ts puts under /app, with package.json's programs on PATH, as uid 65532", () => {
-    expect(layout.copied).toEqual(["dist/", "node_modules/", "package.json"]);
+    expect(layout.copied).toEqual(["dist/", "package.json"]);
     expect(layout.programs).toEqual(
       Object.fromEntries(Object.entries(pkg.bin).map(([name, path]) => [name, path.replace(/^\.\//, "")])),
     );
     expect(layout.user).toBe(`${IMAGE_USER.uid}:${IMAGE_USER.gid}`);
   });
 
-  it("holds no package the lockfile marks dev-only, and every production one", () => {
-    const lock = JSON.parse(readFileSync(join(REPO_ROOT, "package-lock.json"), "utf8")) as {
-      packages: Record<string, { dev?: boolean; optional?: boolean }>;
+  it("holds no node_modules, the licences of what the programs bundle, and no source map", () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(join(dir, entry.name));
+        else files.push(relative(app, join(dir, entry.name)));
+      }
     };
-    const entries = Object.entries(lock.packages).filter(([path]) => path.startsWith("node_modules/"));
-    const devOnly = entries.filter(([, entry]) => entry.dev).map(([path]) => path);
-    expect(devOnly.length).toBeGreaterThan(0);
-    expect(devOnly.filter((path) => existsSync(join(app, path)))).toEqual([]);
-    const production = entries.filter(([, entry]) => !entry.dev && !entry.optional).map(([path]) => path);
-    expect(production.filter((path) => !existsSync(join(app, path)))).toEqual([]);
-    for (const name of Object.keys(pkg.devDependencies).filter((n) => !n.startsWith("@types/"))) {
-      expect(existsSync(join(app, "node_modules", name)), name).toBe(false);
-    }
+    walk(app);
+    expect(files.filter((path) => path.split("/").includes("node_modules"))).toEqual([]);
+    expect(files.filter((path) => path.endsWith(".map"))).toEqual([]);
+    const licences = readFileSync(join(app, "dist", "THIRD_PARTY_LICENSES"), "utf8");
+    for (const bundled of ["ccxt", "@kubernetes/client-node", "fastify", "pg", "zod", "uplot"])
+      expect(licences, bundled).toMatch(new RegExp(`^${bundled} \\d+\\.\\d+\\.\\d+, licence: `, "m"));
   });
 });
 
@@ -263,6 +262,16 @@ describe("bot-runtime from the production install", () => {
     }
     expect(await runtime.exited, runtime.logTail()).toBe(`exit code ${RUNTIME_EXIT_CODES.stopped}`);
     expect(sim.orders({ apiKey: account.apiKey }).filter((order) => order.status === "NEW")).toEqual([]);
+    // The version it reports is package.json's, found above its bundle.
+    const client = await db.admin();
+    try {
+      const { rows } = await client.query(
+        "SELECT payload->>'version' AS version FROM tradingbot.audit_log WHERE event = 'started'",
+      );
+      expect(rows).toEqual([{ version: pkg.version }]);
+    } finally {
+      await client.end();
+    }
   });
 });
 
@@ -292,35 +301,145 @@ describe("tradingbot-operator from the production install", () => {
     expect(bad.stderr).toContain("--log-level");
   });
 
-  it("syncs its watches against the cluster, reports ready, and stops cleanly on SIGTERM", async () => {
-    const kubeconfig = join(root, "operator.kubeconfig");
-    writeFileSync(kubeconfig, readFileSync(clusterContext().kubeconfigPath), { mode: 0o400 });
-    giveToImageUser(kubeconfig);
-    const [metricsPort, healthPort] = await freePorts(2);
-    const operator = start("tradingbot-operator", "tradingbot-operator", [
-      `--kubeconfig=${kubeconfig}`,
-      `--namespaces=${namespace.name}`,
-      `--operator-namespace=${namespace.name}`,
-      "--leader-elect=false",
-      "--bind-address=127.0.0.1",
-      `--metrics-port=${metricsPort}`,
-      `--health-port=${healthPort}`,
+  /** The admin kubeconfig, or the same credentials through an exec plugin (read by client-node, loaded then). */
+  function operatorKubeconfig(credentials: "client certificate" | "exec plugin"): string {
+    const path = join(root, `operator-${credentials.replace(" ", "-")}.kubeconfig`);
+    const config = load(readFileSync(clusterContext().kubeconfigPath, "utf8")) as {
+      users: { name: string; user: Record<string, unknown> }[];
+    };
+    if (credentials === "exec plugin") {
+      const credential = join(root, "exec-credential.json");
+      const pem = (field: string) => {
+        const value = config.users[0]?.user[field];
+        if (typeof value !== "string") throw new Error(`the admin kubeconfig has no ${field}`);
+        return Buffer.from(value, "base64").toString("utf8");
+      };
+      writeFileSync(
+        credential,
+        JSON.stringify({
+          apiVersion: "client.authentication.k8s.io/v1",
+          kind: "ExecCredential",
+          status: {
+            clientCertificateData: pem("client-certificate-data"),
+            clientKeyData: pem("client-key-data"),
+          },
+        }),
+        { mode: 0o400 },
+      );
+      giveToImageUser(credential);
+      for (const entry of config.users) {
+        entry.user = {
+          exec: {
+            apiVersion: "client.authentication.k8s.io/v1",
+            command: "node",
+            args: [
+              "-e",
+              "process.stdout.write(require('node:fs').readFileSync(process.argv[1]))",
+              credential,
+            ],
+            interactiveMode: "Never",
+          },
+        };
+      }
+    }
+    writeFileSync(path, dump(config), { mode: 0o400 });
+    giveToImageUser(path);
+    return path;
+  }
+
+  it.each(["client certificate", "exec plugin"] as const)(
+    "syncs its watches against the cluster (credentials: %s), reports ready, and stops cleanly on SIGTERM",
+    async (credentials) => {
+      const kubeconfig = operatorKubeconfig(credentials);
+      const [metricsPort, healthPort] = await freePorts(2);
+      const operator = start("tradingbot-operator", "tradingbot-operator", [
+        `--kubeconfig=${kubeconfig}`,
+        `--namespaces=${namespace.name}`,
+        `--operator-namespace=${namespace.name}`,
+        "--leader-elect=false",
+        "--bind-address=127.0.0.1",
+        `--metrics-port=${metricsPort}`,
+        `--health-port=${healthPort}`,
+      ]);
+      try {
+        await waitFor(
+          async () => {
+            if (!operator.isRunning()) throw new Error(`the operator exited: ${operator.logTail()}`);
+            return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200;
+          },
+          { what: "the operator to be ready", timeoutMs: 60_000 },
+        );
+        expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toContain(
+          "tradingbot_operator_leader 1",
+        );
+      } finally {
+        await operator.stop(25_000, "SIGTERM");
+      }
+      expect(await operator.exited, operator.logTail()).toBe("exit code 0");
+    },
+  );
+});
+
+describe("the console from the production install (node dist/console/main.js, as the chart runs it)", () => {
+  it("hashes a password read on stdin", () => {
+    const hash = run("node", ["dist/console/main.js", "hash-password"], "correct horse battery staple\n");
+    expect(hash.status, hash.stderr).toBe(0);
+    expect(hash.stdout).toMatch(/^\$argon2id\$/);
+  });
+
+  it("serves its page, signs a user in and asks the API server as that user", async () => {
+    const dir = join(root, "console");
+    mkdirSync(dir);
+    const password = "correct horse battery staple";
+    writeFileSync(join(dir, "session-keys"), `${randomBytes(32).toString("base64")}\n`, { mode: 0o400 });
+    writeFileSync(join(dir, "password"), password, { mode: 0o400 });
+    writeFileSync(join(dir, "kubeconfig"), readFileSync(clusterContext().kubeconfigPath), { mode: 0o400 });
+    giveToImageUser(dir);
+    const [port, metricsPort] = await freePorts(2);
+    const consoleProcess = start("console", "node", [
+      "dist/console/main.js",
+      `--listen=127.0.0.1:${port}`,
+      `--metrics-listen=127.0.0.1:${metricsPort}`,
+      `--session-keys-file=${join(dir, "session-keys")}`,
+      `--kubeconfig=${join(dir, "kubeconfig")}`,
+      "--first-user=alice",
+      `--first-password-file=${join(dir, "password")}`,
     ]);
+    const url = `http://127.0.0.1:${port}`;
     try {
       await waitFor(
         async () => {
-          if (!operator.isRunning()) throw new Error(`the operator exited: ${operator.logTail()}`);
-          return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200;
+          if (!consoleProcess.isRunning()) throw new Error(`the console exited: ${consoleProcess.logTail()}`);
+          return (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200;
         },
-        { what: "the operator to be ready", timeoutMs: 60_000 },
+        { what: "the console to listen", timeoutMs: 60_000 },
       );
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+      expect(await page.text()).toContain("app.js");
+      for (const asset of ["app.js", "console.css", "uplot.css"])
+        expect((await fetch(`${url}/${asset}`)).status, asset).toBe(200);
+
+      const login = await fetch(`${url}/api/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: url },
+        body: JSON.stringify({ username: "alice", password }),
+      });
+      expect(login.status, await login.clone().text()).toBe(200);
+      const cookie = login.headers
+        .getSetCookie()
+        .map((header) => header.split(";")[0])
+        .join("; ");
+      const permissions = await fetch(`${url}/api/killswitches/permissions`, { headers: { cookie } });
+      expect(permissions.status, await permissions.clone().text()).toBe(200);
       expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toContain(
-        "tradingbot_operator_leader 1",
+        "tradingbot_console_",
       );
     } finally {
-      await operator.stop(25_000, "SIGTERM");
+      await consoleProcess.stop(20_000, "SIGTERM");
     }
-    expect(await operator.exited, operator.logTail()).toBe("exit code 0");
+    expect(await consoleProcess.exited, consoleProcess.logTail()).toBe("exit code 0");
   });
 });
 
