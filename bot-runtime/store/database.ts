@@ -90,6 +90,9 @@ const CONNECTION_ERROR_CODES = new Set([
   "08006",
   "53300", // too_many_connections
   "57014", // query_canceled (statement timeout while the server stalls)
+  // invalid_catalog_name: the database was dropped or is being restored. Like a server gone, the runtime
+  // fails closed and stays, so a halt still cancels its orders, rather than exiting and leaving them open.
+  "3D000",
 ]);
 
 /** True when the error means the database could not be reached or went away, not that it refused the statement. */

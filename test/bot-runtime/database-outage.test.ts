@@ -1,10 +1,13 @@
 // The database stops mid-run: the runtime fails closed (no new orders; its open orders stay as they are),
 // retries with backoff and logs `database connection` errors, then resumes when the database is back and
-// records everything that happened at the exchange meanwhile; no audit row is lost. This suite stops and
+// records everything that happened at the exchange meanwhile; no audit row is lost. A database dropped
+// under it is an outage too: the runtime stays, so a halt still cancels its orders. This suite stops and
 // starts its own PostgreSQL server, not the shared one.
 import { chmodSync } from "node:fs";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExchangeSim } from "../../exchange-sim/index.ts";
+import { postgresConnectionString } from "../postgres/connection-string.ts";
 import { waitFor } from "../support/wait-for.ts";
 import {
   type BotDatabase,
@@ -36,34 +39,39 @@ afterAll(async () => {
   cleanup(dir);
 });
 
+/** A grid bot on the simulator `sim` that places six buys at once. */
+function gridBot(at: string, account: { apiKey: string; secret: string }) {
+  const price = Number(sim.price("BTCUSDT"));
+  return writeBot(at, sim, account, {
+    symbol: "BTC/USDT",
+    strategy: {
+      type: "grid",
+      grid: {
+        lowerPrice: (price * 0.97).toFixed(2),
+        upperPrice: (price * 1.03).toFixed(2),
+        levels: 13,
+        quotePerOrder: "20",
+      },
+    },
+    risk: {
+      maxOrderQuote: "100",
+      maxPositionQuote: "5000",
+      maxDailyLossQuote: "1000",
+      maxDrawdownPct: "50",
+      maxOpenOrders: 20,
+      maxOrdersPerMinute: 300,
+      priceBandPct: "10",
+    },
+    onStop: "CancelOrders",
+  });
+}
+
 describe("database outage", () => {
   it("fails closed while the database is down, then resumes and records what happened meanwhile", async () => {
     const started = await startSimulator();
     sim = started.sim;
     const { account } = started;
-    const price = Number(sim.price("BTCUSDT"));
-    const setup = writeBot(`${dir}/bot`, sim, account, {
-      symbol: "BTC/USDT",
-      strategy: {
-        type: "grid",
-        grid: {
-          lowerPrice: (price * 0.97).toFixed(2),
-          upperPrice: (price * 1.03).toFixed(2),
-          levels: 13,
-          quotePerOrder: "20",
-        },
-      },
-      risk: {
-        maxOrderQuote: "100",
-        maxPositionQuote: "5000",
-        maxDailyLossQuote: "1000",
-        maxDrawdownPct: "50",
-        maxOpenOrders: 20,
-        maxOrdersPerMinute: 300,
-        priceBandPct: "10",
-      },
-      onStop: "CancelOrders",
-    });
+    const setup = gridBot(`${dir}/bot`, account);
     const bot = RuntimeProcess.start(setup, db.tradingCredentials);
     const openAtExchange = () =>
       sim.orders({ apiKey: account.apiKey }).filter((order) => order.status === "NEW");
@@ -107,5 +115,35 @@ describe("database outage", () => {
     expect(events).toContain("database_restored");
     expect(events.indexOf("database_unavailable")).toBeLessThan(events.indexOf("database_restored"));
     await expectAuditChainIntact(db);
+  });
+
+  it("fails closed when its database is dropped, and a stop still cancels its orders at the exchange", async () => {
+    const dropped = await createBotDatabase("rt_dropped", postgres.server, `${dir}/dropped-secrets`);
+    const { sim: exchange, account } = await startSimulator();
+    const previous = sim;
+    sim = exchange;
+    await previous?.close();
+    const bot = RuntimeProcess.start(gridBot(`${dir}/dropped-bot`, account), dropped.tradingCredentials);
+    const openAtExchange = () =>
+      sim.orders({ apiKey: account.apiKey }).filter((order) => order.status === "NEW");
+    await waitFor(() => openAtExchange().length === 6, { what: `six grid buys\n${bot.tail()}` });
+
+    const superuser = new pg.Client({
+      connectionString: postgresConnectionString(postgres.server, "postgres"),
+    });
+    await superuser.connect();
+    try {
+      await superuser.query(`DROP DATABASE "${dropped.name}" WITH (FORCE)`);
+    } finally {
+      await superuser.end();
+    }
+    await waitFor(async () => JSON.parse((await bot.get("/status")).body).state === "FailClosed", {
+      what: `state FailClosed\n${bot.tail()}`,
+    });
+    expect(bot.child.exitCode).toBeNull();
+    expect(openAtExchange()).toHaveLength(6);
+
+    expect(await bot.stop()).toEqual({ code: 0, signal: null });
+    expect(openAtExchange()).toEqual([]);
   });
 });
