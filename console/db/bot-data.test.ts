@@ -1,12 +1,22 @@
 import { describe, expect, it } from "vitest";
+import type { ChainFacts } from "../../bot-runtime/store/audit-anchors.ts";
+import {
+  type AuditEntry,
+  auditRowHash,
+  GENESIS_HASH,
+  type StoredAuditRow,
+  verifyChain,
+} from "../../bot-runtime/store/audit-chain.ts";
 import {
   AUDIT_PAGE_MAX,
+  anchorCheck,
   auditPageStatement,
   CHART_POINTS,
   chainCheck,
   openOrdersStatement,
   snapshotBucketSeconds,
   snapshotsStatement,
+  statusAnchor,
 } from "./queries.ts";
 import { type AuditRow, auditPage, haltView } from "./views.ts";
 
@@ -90,12 +100,134 @@ describe("a bot's data for the console", () => {
   });
 
   it("reports a broken chain with the first broken row and why, an intact one with its length", () => {
-    expect(chainCheck({ intact: true, rows: 3, end: { throughSeq: 3, hash: "0".repeat(64) } })).toEqual({
-      intact: true,
-      rows: 3,
+    const intact = factsOf(chain(3), []);
+    expect(chainCheck(intact, undefined)).toEqual({ intact: true, rows: 3, anchor: { result: "none" } });
+    const broken: ChainFacts = {
+      ...intact,
+      verdict: { intact: false, rows: 1, brokenRow: { id: "12", seq: 2 }, reason: "edited" },
+    };
+    expect(chainCheck(broken, undefined)).toEqual({
+      intact: false,
+      rows: 1,
+      brokenRow: { id: "12", seq: 2 },
+      reason: "edited",
+      anchor: { result: "none" },
     });
-    expect(chainCheck({ intact: false, rows: 1, brokenRow: { id: "12", seq: 2 }, reason: "edited" })).toEqual(
-      { intact: false, rows: 1, brokenRow: { id: "12", seq: 2 }, reason: "edited" },
-    );
+  });
+});
+
+const bot = { namespace: "trading", name: "grid-btc", uid: "6f1c0f7e-2a51-4f0e-b1f4-1d2a3b4c5d6e" };
+const anchoredAt = "2026-03-01T12:05:00Z";
+
+/** A chain of `count` rows built with the runtime's chain function; `edited` changes that row's payload. */
+function chain(count: number, edited?: number): StoredAuditRow[] {
+  const rows: StoredAuditRow[] = [];
+  let prev = GENESIS_HASH;
+  for (let seq = 1; seq <= count; seq++) {
+    const entry: AuditEntry = {
+      bot,
+      seq,
+      at: new Date(at.getTime() + seq * 1000).toISOString(),
+      event: "order_placed",
+      payload: { clientOrderId: seq === edited ? "forged" : `c${seq}` },
+    };
+    const rowHash = auditRowHash(prev, entry);
+    rows.push({ ...entry, id: String(100 + seq), prevHash: prev, rowHash });
+    prev = rowHash;
+  }
+  return rows;
+}
+
+/** What auditChainFacts reads from the database, for these rows and anchored sequences. */
+function factsOf(rows: StoredAuditRow[], sequences: number[]): ChainFacts {
+  return {
+    verdict: verifyChain(rows),
+    prunedThrough: undefined,
+    lastSequence: rows.at(-1)?.seq ?? 0,
+    hashes: new Map(
+      rows.filter((row) => sequences.includes(row.seq)).map((row) => [row.seq, row.rowHash] as const),
+    ),
+  };
+}
+
+const headOf = (rows: StoredAuditRow[], sequence: number) => ({
+  sequence,
+  hash: rows[sequence - 1]?.rowHash as string,
+  at: anchoredAt,
+});
+
+describe("the audit chain held to the head the API server anchored (status.audit)", () => {
+  const original = chain(8);
+
+  it("verifies an untampered chain against the anchor, the database having grown past it", () => {
+    const head = headOf(original, 6);
+    expect(anchorCheck(factsOf(original, [6]), statusAnchor(head))).toEqual({
+      result: "matches",
+      sequence: 6,
+      hash: head.hash,
+      anchoredAt,
+    });
+  });
+
+  it("reports a consistent rewrite, which the chain check alone passes, as a mismatch naming both hashes", () => {
+    const head = headOf(original, 6);
+    const rewritten = chain(8, 4);
+    const facts = factsOf(rewritten, [6]);
+    expect(facts.verdict.intact).toBe(true);
+    expect(chainCheck(facts, statusAnchor(head))).toEqual({
+      intact: true,
+      rows: 8,
+      anchor: {
+        result: "differs",
+        sequence: 6,
+        hash: head.hash,
+        anchoredAt,
+        databaseHash: rewritten[5]?.rowHash,
+      },
+    });
+  });
+
+  it("reports rows cut off the end, below the anchor, as missing, saying where the database ends", () => {
+    const head = headOf(original, 6);
+    const cut = original.slice(0, 4);
+    expect(anchorCheck(factsOf(cut, [6]), statusAnchor(head))).toEqual({
+      result: "missing",
+      sequence: 6,
+      hash: head.hash,
+      anchoredAt,
+      databaseEndsAt: 4,
+    });
+    expect(anchorCheck(factsOf([], [6]), statusAnchor(head))).toMatchObject({
+      result: "missing",
+      databaseEndsAt: 0,
+    });
+  });
+
+  it("does not count a matching hash after a break in the chain as verified", () => {
+    const head = headOf(original, 6);
+    const edited = original.map((row) => (row.seq === 3 ? { ...row, payload: { clientOrderId: "x" } } : row));
+    expect(anchorCheck(factsOf(edited, [6]), statusAnchor(head))).toMatchObject({
+      result: "unverified",
+      brokenAt: 3,
+    });
+  });
+
+  it("says when audit retention pruned the anchored row, instead of calling it missing", () => {
+    const head = headOf(original, 2);
+    const facts: ChainFacts = {
+      ...factsOf(original.slice(4), [2]),
+      verdict: verifyChain(original.slice(4), { throughSeq: 4, hash: original[3]?.rowHash as string }),
+      prunedThrough: { throughSeq: 4, hash: original[3]?.rowHash as string },
+    };
+    expect(anchorCheck(facts, statusAnchor(head))).toMatchObject({ result: "pruned", prunedThrough: 4 });
+  });
+
+  it("tells a bot never anchored from one whose status.audit does not parse", () => {
+    const facts = factsOf(original, []);
+    expect(anchorCheck(facts, statusAnchor(undefined))).toEqual({ result: "none" });
+    expect(statusAnchor({ sequence: 6, hash: "not-a-hash", at: anchoredAt })).toBe("unreadable");
+    expect(anchorCheck(facts, statusAnchor({ sequence: 0, hash: "a".repeat(64), at: anchoredAt }))).toEqual({
+      result: "unreadable",
+    });
   });
 });

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { readDatabaseCredentials } from "../../bot-runtime/config/credentials.ts";
-import { verifyAuditChain } from "../../bot-runtime/store/audit-verify.ts";
+import { auditChainFacts } from "../../bot-runtime/store/audit-verify.ts";
 import { inTransaction, poolConfig } from "../../bot-runtime/store/database.ts";
 import {
   auditPageStatement,
@@ -11,6 +11,7 @@ import {
   riskEventsStatement,
   type Statement,
   snapshotsStatement,
+  statusAnchor,
 } from "./queries.ts";
 import {
   type AuditPage,
@@ -81,18 +82,26 @@ export class BotData {
 
   /**
    * A page of the audit trail, newest first. The first page (no `before`) also carries the check of the
-   * whole chain, read in the same snapshot as the page, so the two agree.
+   * whole chain, read in the same snapshot as the page, so the two agree, and its comparison with
+   * `statusAudit`, the TradingBot's status.audit as the API server returned it to the person. That was
+   * read before this snapshot began, so every row it anchors was committed before it.
    */
-  async auditPage(botUid: string, before: number | undefined, limit: number): Promise<AuditPage> {
+  async auditPage(
+    botUid: string,
+    before: number | undefined,
+    limit: number,
+    statusAudit: unknown,
+  ): Promise<AuditPage> {
     // One read-only snapshot: the page and the chain check see the same rows.
     return inTransaction(
       this.#pool,
       async (client) => {
         const statement = auditPageStatement(botUid, before, limit);
         const page = auditPage((await client.query<AuditRow>(statement.text, statement.values)).rows, limit);
-        return before === undefined
-          ? { ...page, chain: chainCheck(await verifyAuditChain(client, botUid)) }
-          : page;
+        if (before !== undefined) return page;
+        const anchor = statusAnchor(statusAudit);
+        const sequences = typeof anchor === "object" ? [anchor.sequence] : [];
+        return { ...page, chain: chainCheck(await auditChainFacts(client, botUid, sequences), anchor) };
       },
       "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     );

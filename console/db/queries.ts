@@ -1,7 +1,8 @@
-import type { ChainVerdict } from "../../bot-runtime/store/audit-chain.ts";
+import { AuditAnchorStatus } from "../../api/v1alpha1/index.ts";
+import { type ChainFacts, checkAnchors } from "../../bot-runtime/store/audit-anchors.ts";
 import { SCHEMA } from "../../bot-runtime/store/database.ts";
 import { LIVE_ORDER_STATUSES } from "../../bot-runtime/store/store.ts";
-import type { ChainCheck } from "./views.ts";
+import type { ChainAnchorCheck, ChainCheck } from "./views.ts";
 
 // The statements behind a bot's page, and the pure choices around them (how many rows, how coarse a
 // chart). Every statement is keyed by the bot's uid: the TradingBot the person was allowed to get, not
@@ -83,8 +84,41 @@ export function haltsStatement(botUid: string): Statement {
   };
 }
 
-export function chainCheck(verdict: ChainVerdict): ChainCheck {
-  return verdict.intact
-    ? { intact: true, rows: verdict.rows }
-    : { intact: false, rows: verdict.rows, brokenRow: verdict.brokenRow, reason: verdict.reason };
+/** The head a TradingBot's status.audit anchors: undefined when it has none, "unreadable" when it does not parse. */
+export type StatusAnchor = AuditAnchorStatus | undefined | "unreadable";
+
+export function statusAnchor(audit: unknown): StatusAnchor {
+  if (audit === undefined) return undefined;
+  const parsed = AuditAnchorStatus.safeParse(audit);
+  // Unreadable is not absent: a mangled status must not pass as a bot that was never anchored.
+  return parsed.success ? parsed.data : "unreadable";
+}
+
+/** The anchor held to the database by the runtime's own check (`bot-runtime audit verify --anchors`). */
+export function anchorCheck(facts: ChainFacts, anchor: StatusAnchor): ChainAnchorCheck {
+  if (anchor === undefined) return { result: "none" };
+  if (anchor === "unreadable") return { result: "unreadable" };
+  const { sequence, hash, at: anchoredAt } = anchor;
+  const [finding] = checkAnchors(facts, [{ sequence, hash, source: "status.audit" }]).findings;
+  const anchored = { sequence, hash, anchoredAt };
+  switch (finding?.result) {
+    case "matches":
+      return { result: "matches", ...anchored };
+    case "differs":
+      return { result: "differs", ...anchored, databaseHash: finding.databaseHash };
+    case "pruned":
+      return { result: "pruned", ...anchored, prunedThrough: finding.prunedThrough };
+    case "unverified":
+      return { result: "unverified", ...anchored, brokenAt: finding.brokenAt };
+    default:
+      return { result: "missing", ...anchored, databaseEndsAt: facts.lastSequence };
+  }
+}
+
+export function chainCheck(facts: ChainFacts, anchor: StatusAnchor): ChainCheck {
+  const { verdict } = facts;
+  const chain = verdict.intact
+    ? { intact: true as const, rows: verdict.rows }
+    : { intact: false as const, rows: verdict.rows, brokenRow: verdict.brokenRow, reason: verdict.reason };
+  return { ...chain, anchor: anchorCheck(facts, anchor) };
 }

@@ -61,10 +61,30 @@ export interface AuditEntryView {
   rowHash: string;
 }
 
-/** The result of checking a bot's whole audit chain (bot-runtime/store/audit-chain.ts). */
-export type ChainCheck =
+/**
+ * The database's chain held to the head the API server anchored in the TradingBot's status.audit
+ * (bot-runtime/store/audit-anchors.ts): a rewrite of the whole table, every hash recomputed, still passes
+ * the chain check but no longer has the anchored hash at the anchored sequence.
+ */
+export type ChainAnchorCheck =
+  /** The operator has not recorded a head yet (a new bot, or one whose runtime never reported). */
+  | { result: "none" }
+  /** status.audit is there but does not parse: not the same as no anchor. */
+  | { result: "unreadable" }
+  | { result: "matches"; sequence: number; hash: string; anchoredAt: string }
+  | { result: "differs"; sequence: number; hash: string; anchoredAt: string; databaseHash: string }
+  /** No row at the anchored sequence; `databaseEndsAt` below it means rows were cut off the end. */
+  | { result: "missing"; sequence: number; hash: string; anchoredAt: string; databaseEndsAt: number }
+  /** Audit retention pruned the anchored row: nothing left to compare with. */
+  | { result: "pruned"; sequence: number; hash: string; anchoredAt: string; prunedThrough: number }
+  /** The hash matches, but the chain is broken before it, so the row proves nothing. */
+  | { result: "unverified"; sequence: number; hash: string; anchoredAt: string; brokenAt: number };
+
+/** The result of checking a bot's whole audit chain (bot-runtime/store/audit-chain.ts), and its anchor. */
+export type ChainCheck = (
   | { intact: true; rows: number }
-  | { intact: false; rows: number; brokenRow: { id: string; seq: number }; reason: string };
+  | { intact: false; rows: number; brokenRow: { id: string; seq: number }; reason: string }
+) & { anchor: ChainAnchorCheck };
 
 export interface AuditPage {
   items: AuditEntryView[];

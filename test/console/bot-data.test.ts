@@ -7,6 +7,7 @@ import { accessObjects } from "../../api/access/policies.ts";
 import { EMPTY_POSITION } from "../../bot-runtime/accounting/position.ts";
 import { readDatabaseCredentials } from "../../bot-runtime/config/credentials.ts";
 import { Decimal } from "../../bot-runtime/money/decimal.ts";
+import { type AuditEntry, auditRowHash } from "../../bot-runtime/store/audit-chain.ts";
 import { poolConfig } from "../../bot-runtime/store/database.ts";
 import { CONSOLE_READABLE_TABLES } from "../../bot-runtime/store/migrate.ts";
 import { Store } from "../../bot-runtime/store/store.ts";
@@ -23,6 +24,8 @@ import { type LocalConsole, startLocalConsole } from "./local-console.ts";
 // A bot's record on its console page: rows written by the runtime's own store code into the real
 // PostgreSQL, read by the console through the read-only role `bot-runtime migrate --console-credentials`
 // grants, and shown only to a person the real API server lets get the TradingBot, selected by its uid.
+// The audit trail is held to the chain head anchored in the TradingBot's status.audit, written here
+// through the status subresource as the operator would.
 
 const tag = randomBytes(3).toString("hex");
 const prefix = `botdata-${tag}`;
@@ -38,7 +41,8 @@ let ns: TestNamespace;
 let db: BotDatabase;
 let consoleUnderTest: LocalConsole;
 let tradingPool: pg.Pool;
-const uids = { traded: "", tampered: "" };
+const BOTS = ["traded", "tampered", "anchored", "rewritten"] as const;
+const uids: Record<(typeof BOTS)[number], string> = { traded: "", tampered: "", anchored: "", rewritten: "" };
 /** A bot deleted and re-created under the same name is another bot: its rows must not show. */
 const formerUid = `former-${tag}`;
 
@@ -51,6 +55,88 @@ async function loggedIn(person: (typeof people)[keyof typeof people]): Promise<C
 
 const store = (name: string, uid: string) =>
   new Store(tradingPool, { namespace: ns.name, name, uid }, "BTC/USDT");
+
+/** The row_hash of a bot's audit row, as the database holds it now. */
+async function storedHash(botUid: string, seq: number): Promise<string> {
+  const admin = await db.admin();
+  try {
+    const { rows } = await admin.query<{ row_hash: string }>(
+      "SELECT row_hash FROM tradingbot.audit_log WHERE bot_uid = $1 AND seq = $2",
+      [botUid, seq],
+    );
+    return rows[0]?.row_hash as string;
+  } finally {
+    await admin.end();
+  }
+}
+
+/** What the operator does with the head the runtime reports: record it in status.audit. */
+async function anchorInStatus(name: string, sequence: number, hash: string): Promise<void> {
+  const audit = { sequence, hash, at: new Date().toISOString() };
+  await kubectl([
+    "patch",
+    "tradingbot",
+    name,
+    "-n",
+    ns.name,
+    "--subresource=status",
+    "--type=merge",
+    "-p",
+    JSON.stringify({ status: { audit } }),
+  ]);
+}
+
+/**
+ * What someone with the database's owner rights can do unseen by the chain check: change one row's
+ * payload, then recompute its hash and every hash after it with the chain's own function.
+ */
+async function rewriteConsistently(botUid: string, fromSeq: number): Promise<void> {
+  const admin = await db.admin();
+  try {
+    await admin.query("BEGIN");
+    // Replica mode skips the append-only trigger, as a superuser may.
+    await admin.query("SET LOCAL session_replication_role = replica");
+    await admin.query(
+      `UPDATE tradingbot.audit_log SET payload = payload || '{"rewritten": "by the owner"}'::jsonb
+        WHERE bot_uid = $1 AND seq = $2`,
+      [botUid, fromSeq],
+    );
+    const { rows } = await admin.query<{
+      id: string;
+      bot_namespace: string;
+      bot_name: string;
+      seq: string;
+      at: Date;
+      event: string;
+      payload: AuditEntry["payload"];
+      prev_hash: string;
+    }>(
+      `SELECT id, bot_namespace, bot_name, seq, at, event, payload, prev_hash FROM tradingbot.audit_log
+        WHERE bot_uid = $1 AND seq >= $2 ORDER BY seq`,
+      [botUid, fromSeq],
+    );
+    let prev = rows[0]?.prev_hash as string;
+    for (const row of rows) {
+      const entry: AuditEntry = {
+        bot: { namespace: row.bot_namespace, name: row.bot_name, uid: botUid },
+        seq: Number(row.seq),
+        at: row.at.toISOString(),
+        event: row.event,
+        payload: row.payload,
+      };
+      const hash = auditRowHash(prev, entry);
+      await admin.query("UPDATE tradingbot.audit_log SET prev_hash = $2, row_hash = $3 WHERE id = $1", [
+        row.id,
+        prev,
+        hash,
+      ]);
+      prev = hash;
+    }
+    await admin.query("COMMIT");
+  } finally {
+    await admin.end();
+  }
+}
 
 /** What a runtime writes while trading: an open order, a filled one with its fill, a snapshot, a refusal, a halt. */
 async function writeTradingRecord(bot: Store): Promise<void> {
@@ -163,12 +249,13 @@ beforeAll(async () => {
   ]);
   await waitFor(
     () =>
-      applyObjects(access, [botManifest(ns.name, "traded"), botManifest(ns.name, "tampered")]).then(
-        () => true,
-      ),
+      applyObjects(
+        access,
+        BOTS.map((name) => botManifest(ns.name, name)),
+      ).then(() => true),
     { what: "the TradingBots to be admitted", timeoutMs: 60_000 },
   );
-  for (const name of ["traded", "tampered"] as const) {
+  for (const name of BOTS) {
     uids[name] = (
       await kubectl(["get", "tradingbot", name, "-n", ns.name, "-o", "jsonpath={.metadata.uid}"])
     ).stdout.trim();
@@ -207,6 +294,8 @@ beforeAll(async () => {
   await writeTradingRecord(store("traded", uids.traded));
   await writeTradingRecord(store("traded", formerUid));
   await writeTradingRecord(store("tampered", uids.tampered));
+  await writeTradingRecord(store("anchored", uids.anchored));
+  await writeTradingRecord(store("rewritten", uids.rewritten));
   // An older snapshot, so the chart has a line (the store stamps snapshots with the database's clock).
   const admin = await db.admin();
   try {
@@ -322,7 +411,8 @@ describe("a bot's record on the console, from PostgreSQL through the read-only r
     const first = await viewer.get(`/api/bots/${ns.name}/traded/audit?limit=4`);
     expect(first.status, first.body).toBe(200);
     const total = first.json.chain.rows as number;
-    expect(first.json.chain).toEqual({ intact: true, rows: total });
+    // No operator runs here, so nothing anchored this bot's chain.
+    expect(first.json.chain).toEqual({ intact: true, rows: total, anchor: { result: "none" } });
     expect(total).toBeGreaterThan(4);
     const seqs: number[] = first.json.items.map((item: { seq: number }) => item.seq);
     expect(seqs).toEqual([total, total - 1, total - 2, total - 3]);
@@ -363,9 +453,58 @@ describe("a bot's record on the console, from PostgreSQL through the read-only r
       rows: 2,
       brokenRow: { id: editedId, seq: 3 },
       reason: "row_hash does not match the row's content: the row was edited",
+      anchor: { result: "none" },
     });
     const untouched = await viewer.get(`/api/bots/${ns.name}/traded/audit`);
     expect(untouched.json.chain.intact).toBe(true);
+  });
+
+  it("verifies an untampered audit trail against the chain head anchored in the bot's status", async () => {
+    const viewer = await loggedIn(people.viewer);
+    const before = await viewer.get(`/api/bots/${ns.name}/anchored/audit`);
+    const rows = before.json.chain.rows as number;
+    // The operator's anchor trails the database: the runtime has written on since.
+    const hash = await storedHash(uids.anchored, rows - 2);
+    await anchorInStatus("anchored", rows - 2, hash);
+
+    const page = await viewer.get(`/api/bots/${ns.name}/anchored/audit`);
+    expect(page.status, page.body).toBe(200);
+    expect(page.json.chain).toEqual({
+      intact: true,
+      rows,
+      anchor: { result: "matches", sequence: rows - 2, hash, anchoredAt: expect.any(String) },
+    });
+  });
+
+  it("reports a consistent rewrite of the audit log, which passes the chain check, as a mismatch with the anchor", async () => {
+    const viewer = await loggedIn(people.viewer);
+    const rows = (await viewer.get(`/api/bots/${ns.name}/rewritten/audit`)).json.chain.rows as number;
+    const anchoredHash = await storedHash(uids.rewritten, rows);
+    await anchorInStatus("rewritten", rows, anchoredHash);
+    expect((await viewer.get(`/api/bots/${ns.name}/rewritten/audit`)).json.chain.anchor.result).toBe(
+      "matches",
+    );
+
+    await rewriteConsistently(uids.rewritten, 3);
+    const databaseHash = await storedHash(uids.rewritten, rows);
+    expect(databaseHash).not.toBe(anchoredHash);
+
+    const page = await viewer.get(`/api/bots/${ns.name}/rewritten/audit`);
+    expect(page.status, page.body).toBe(200);
+    expect(page.json.items.find((item: { seq: number }) => item.seq === 3).payload).toMatchObject({
+      rewritten: "by the owner",
+    });
+    expect(page.json.chain).toEqual({
+      intact: true,
+      rows,
+      anchor: {
+        result: "differs",
+        sequence: rows,
+        hash: anchoredHash,
+        anchoredAt: expect.any(String),
+        databaseHash,
+      },
+    });
   });
 
   it("gives the console's role SELECT only: every INSERT, UPDATE, DELETE and TRUNCATE, and every write through a function or sequence, is refused", async () => {

@@ -1,5 +1,6 @@
 import type {
   AuditPage,
+  ChainAnchorCheck,
   FillView,
   HaltView,
   OrderView,
@@ -15,6 +16,7 @@ import type { BotSummary, KillSwitchItem } from "../../kube/views.ts";
 export type {
   AuditPage,
   BotSummary,
+  ChainAnchorCheck,
   FillView,
   HaltView,
   KillSwitchItem,

@@ -1,9 +1,10 @@
-import { ApiError, type AuditPage, api, type HaltView } from "./api.ts";
+import { ApiError, type AuditPage, api, type ChainAnchorCheck, type HaltView } from "./api.ts";
 import { el, formatTime, on, replace } from "./dom.ts";
 import { PnlChart } from "./pnl-chart.ts";
 
 // A bot's record from PostgreSQL, below its status: open orders, recent fills, the equity and PnL chart,
-// risk events, halts, and the audit trail with the check of its hash chain. Read through the console's
+// risk events, halts, and the audit trail with the check of its hash chain, held to the chain head the
+// API server anchored (status.audit). Read through the console's
 // read-only database role, for a bot the API server lets the person get. Polled while the page is open
 // (the live stream carries the TradingBot, not its rows).
 
@@ -26,6 +27,57 @@ function table(label: string, headings: string[], rows: (string | number | Node)
 
 const errorText = (error: unknown) => (error instanceof ApiError ? error.message : String(error));
 
+/** The anchor's line: a mismatch must read as loudly as a broken chain, no anchor as a plain fact. */
+function anchorLine(check: ChainAnchorCheck): HTMLElement {
+  const attributes = (kind: string) => ({ class: kind, "data-anchor": check.result });
+  switch (check.result) {
+    case "none":
+      return el(
+        "span",
+        attributes("muted"),
+        "No anchor yet: the API server has no chain head for this bot (status.audit), so the chain is checked only against itself.",
+      );
+    case "unreadable":
+      return el(
+        "span",
+        attributes("error"),
+        "The bot's status.audit does not parse: the chain cannot be checked against the API server.",
+      );
+    case "matches":
+      return el(
+        "span",
+        attributes("ok"),
+        `Verified against the anchor in the API server at sequence ${check.sequence} (recorded ${formatTime(check.anchoredAt)}): the database has its hash.`,
+      );
+    case "differs":
+      return el(
+        "span",
+        attributes("error"),
+        `Anchor MISMATCH at sequence ${check.sequence}: database hash ${check.databaseHash}, anchored hash ${check.hash} (recorded ${formatTime(check.anchoredAt)}). The audit log was changed after the API server anchored it.`,
+      );
+    case "missing":
+      return el(
+        "span",
+        attributes("error"),
+        check.databaseEndsAt < check.sequence
+          ? `Anchor MISSING: the database ends at sequence ${check.databaseEndsAt}, but the API server anchored sequence ${check.sequence} (hash ${check.hash}, recorded ${formatTime(check.anchoredAt)}). Rows were removed.`
+          : `Anchor MISSING: the database has no row at the anchored sequence ${check.sequence} (hash ${check.hash}).`,
+      );
+    case "pruned":
+      return el(
+        "span",
+        attributes("muted"),
+        `The anchor at sequence ${check.sequence} is older than what audit retention kept (the chain starts after ${check.prunedThrough}): not checked.`,
+      );
+    case "unverified":
+      return el(
+        "span",
+        attributes("error"),
+        `The database has the anchored hash at sequence ${check.sequence}, but the chain is broken at sequence ${check.brokenAt}, before it: not verified.`,
+      );
+  }
+}
+
 function haltSummary(halt: HaltView): string {
   return [halt.haltId ? `id ${halt.haltId}` : "", halt.noticedBy ? `noticed by ${halt.noticedBy}` : ""]
     .filter(Boolean)
@@ -46,11 +98,13 @@ export function botRecordView(namespace: string, name: string): { element: HTMLE
     ...Object.keys(CHART_RANGES).map((label) => el("option", { selected: label === "1 day" }, label)),
   );
   const chain = el("p", { "data-testid": "audit-chain" });
+  const anchor = el("p", { "data-testid": "audit-anchor" });
   const auditBody = el("tbody");
   const olderButton = el("button", { type: "button", hidden: true }, "Older entries");
   const recheckButton = el("button", { type: "button" }, "Check the chain again");
   let nextBefore: number | null = null;
-  let brokenSeq: number | undefined;
+  /** The rows to mark: where the chain breaks, and where the database differs from the anchor. */
+  let flaggedSeqs = new Set<number>();
   let unavailable = false;
 
   const element = el(
@@ -74,6 +128,7 @@ export function botRecordView(namespace: string, name: string): { element: HTMLE
       {},
       el("h2", {}, "Audit trail"),
       chain,
+      anchor,
       el(
         "table",
         { "aria-label": "Audit trail", "data-testid": "audit" },
@@ -201,7 +256,7 @@ export function botRecordView(namespace: string, name: string): { element: HTMLE
     page.items.map((entry) =>
       el(
         "tr",
-        { class: entry.seq === brokenSeq ? "broken" : undefined, "data-seq": String(entry.seq) },
+        { class: flaggedSeqs.has(entry.seq) ? "broken" : undefined, "data-seq": String(entry.seq) },
         el("td", {}, entry.seq),
         el("td", {}, formatTime(entry.at)),
         el("td", {}, entry.event),
@@ -212,7 +267,11 @@ export function botRecordView(namespace: string, name: string): { element: HTMLE
   const showChain = (page: AuditPage) => {
     const check = page.chain;
     if (check === undefined) return;
-    brokenSeq = check.intact ? undefined : check.brokenRow.seq;
+    flaggedSeqs = new Set([
+      ...(check.intact ? [] : [check.brokenRow.seq]),
+      ...(check.anchor.result === "differs" ? [check.anchor.sequence] : []),
+    ]);
+    replace(anchor, anchorLine(check.anchor));
     replace(
       chain,
       check.intact

@@ -252,6 +252,22 @@ describe("the console in a real browser", () => {
       .getByTestId("audit-chain")
       .getByText(/Hash chain intact/)
       .waitFor();
+    // The operator records the chain head in status.audit with its status writes; the page holds the
+    // database to it.
+    await waitFor(
+      async () => {
+        await recheck.click();
+        const verified = page
+          .getByTestId("audit-anchor")
+          .getByText(/Verified against the anchor in the API server at sequence \d+/);
+        return (await verified.count()) > 0;
+      },
+      {
+        what: "the audit trail verified against status.audit on the page",
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      },
+    );
     // The record's tables are read again every 10 s: the orders the halt cancelled leave the open ones.
     await page.getByTestId("orders-empty").waitFor({ timeout: 30_000 });
     expect(await page.getByTestId("pnl-chart").locator("canvas").count()).toBeGreaterThan(0);
