@@ -76,6 +76,8 @@ export interface NodeBinaries {
   cniPluginsDir: string;
   crictl: string;
   umoci: string;
+  /** NetworkPolicy enforcement (its firewall controller only). */
+  kubeRouter: string;
 }
 
 export function locateNodeBinaries(env: NodeJS.ProcessEnv = process.env): NodeBinaries {
@@ -94,6 +96,7 @@ export function locateNodeBinaries(env: NodeJS.ProcessEnv = process.env): NodeBi
     cniPluginsDir,
     crictl: join(dir("cri-tools", "CRI_TOOLS_VERSION"), "crictl"),
     umoci: join(dir("umoci", "UMOCI_VERSION"), "umoci"),
+    kubeRouter: join(dir("kube-router", "KUBE_ROUTER_VERSION"), "kube-router"),
   };
   const required = [
     ...Object.values(binaries),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane and the real node from Go modules with the machine's Go toolchain:
 # kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet and kube-proxy (Kubernetes), etcd, the
-# KWOK controller and Helm; containerd, runc, the CNI plugins, crictl and umoci for the real node, at the
+# KWOK controller and Helm; containerd, runc, the CNI plugins, crictl, umoci and kube-router for the real node, at the
 # versions pinned in versions.env. Each project lands in $TRADINGBOT_CACHE_DIR/bin/<name>-<version>/, moved
 # into place only when complete, so an interrupted build never leaves half a binary; a warm run only checks
 # that the files listed in `wanted` exist, so a binary added to a project later is built on its own.
@@ -29,6 +29,7 @@ wanted=(
   "${cni_plugins[@]/#/cni-plugins-$CNI_PLUGINS_VERSION/}"
   "cri-tools-$CRI_TOOLS_VERSION/crictl"
   "umoci-$UMOCI_VERSION/umoci"
+  "kube-router-$KUBE_ROUTER_VERSION/kube-router"
 )
 
 # missing NAME-VERSION: the wanted files of that project not in the cache yet, one per line.
@@ -242,6 +243,13 @@ cached "cni-plugins-$CNI_PLUGINS_VERSION" ||
 cached "cri-tools-$CRI_TOOLS_VERSION" ||
   go_install cri-tools "$CRI_TOOLS_VERSION" "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION" \
     sigs.k8s.io/cri-tools/cmd/crictl
+
+# kube-router enforces NetworkPolicy on the real node (its firewall controller only). Its go.mod has no replace
+# lines; it execs iptables and ipset, as the node does.
+cached "kube-router-$KUBE_ROUTER_VERSION" ||
+  go_install kube-router "$KUBE_ROUTER_VERSION" \
+    "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=$build_date" \
+    "github.com/cloudnativelabs/kube-router/${KUBE_ROUTER_VERSION%%.*}/cmd/kube-router"
 
 # build_in_module NAME VERSION MODULE LDFLAGS PACKAGE...: `go build` inside a copy of the module's source, for
 # modules whose go.mod has replace lines (which `go install pkg@version` refuses) or that need cgo.

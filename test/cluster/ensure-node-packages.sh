@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the real node needs are installed: libseccomp-dev and pkg-config to build
 # runc with seccomp, gcc and libc6-dev to compile the pause image, iptables and conntrack for kube-proxy
-# and the CNI bridge and portmap plugins.
+# and the CNI bridge and portmap plugins, ipset for kube-router's NetworkPolicy firewall.
 set -euo pipefail
 
 missing=()
@@ -9,6 +9,7 @@ pkg-config --exists libseccomp 2>/dev/null || missing+=(libseccomp-dev pkg-confi
 command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 command -v iptables >/dev/null || missing+=(iptables)
 command -v conntrack >/dev/null || missing+=(conntrack)
+command -v ipset >/dev/null || missing+=(ipset)
 if ((${#missing[@]} == 0)); then
   exit 0
 fi

@@ -12,10 +12,13 @@ import { cleanUpRealNode, startControlPlaneWithRealNode } from "./real-node.ts";
 export interface RealNodeContext {
   name: string;
   nodeAddress: string;
+  /** The host side of the node's veth: where test servers listen for pods (pods cannot reach loopback). */
+  hostAddress: string;
   containerdSocket: string;
   runcRoot: string;
   crictlPath: string;
   runcPath: string;
+  ctrPath: string;
 }
 
 declare module "vitest" {
@@ -58,10 +61,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("realNode", {
     name: node.name,
     nodeAddress: node.network.nodeAddress,
+    hostAddress: node.network.hostAddress,
     containerdSocket: node.containerdSocket,
     runcRoot: node.runcRoot,
     crictlPath: node.binaries.crictl,
     runcPath: node.binaries.runc,
+    ctrPath: node.binaries.ctr,
   });
   return async () => {
     await stop();

@@ -13,6 +13,9 @@
 //                  serving certificates from the control plane's CA, a taint and a label so that only pods
 //                  meant for it land here (the KWOK nodes keep everything else).
 //   kube-proxy     iptables mode inside the node namespace.
+//   kube-router    its firewall controller only (--run-firewall; no routing, no service proxy): enforces
+//                  NetworkPolicy with iptables and ipset inside the node namespace. Known to have security
+//                  flaws: it serves these local tests only, and never leaves the node namespace.
 //
 // The processes run in the host's mount namespace (kubelet's volume mounts must be visible to containerd) and
 // only join the node's network namespace. Everything started or created is written to `real-node.json` in the
@@ -31,7 +34,7 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { dump } from "js-yaml";
 import { issueCertificate, type KeyPair } from "../support/pki.ts";
 import { failOnExit, isProcessAlive, type ManagedProcess, startProcess } from "../support/processes.ts";
@@ -184,7 +187,7 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
   const started = Date.now();
   const name = options.name ?? "real-node";
   const binaries = locateNodeBinaries();
-  await checkHostTools();
+  await checkHostCanRunContainers();
   const stateDir = resolve(options.stateDir);
   const record = readRecord(stateDir);
   if (!record) throw new Error(`${recordPath(stateDir)} is missing: call createNodeNetwork first`);
@@ -247,7 +250,7 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
 
   try {
     const caPem = readFileSync(options.ca.certPath, "utf8");
-    const [kubeletClient, kubeletServing, kubeProxyClient, images] = await Promise.all([
+    const [kubeletClient, kubeletServing, kubeProxyClient, kubeRouterClient, images] = await Promise.all([
       issueCertificate(options.ca, dirs.pki, {
         name: "kubelet-client",
         commonName: `system:node:${name}`,
@@ -267,6 +270,12 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
       issueCertificate(options.ca, dirs.pki, {
         name: "kube-proxy",
         commonName: "system:kube-proxy",
+        usage: "client",
+      }),
+      // Bound below to a ClusterRole that reads what NetworkPolicies select, and nothing else.
+      issueCertificate(options.ca, dirs.pki, {
+        name: "kube-router",
+        commonName: kubeRouterUser,
         usage: "client",
       }),
       buildNodeImages(binaries.umoci, dirs.images),
@@ -354,6 +363,45 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
         },
       ),
     );
+    await grantKubeRouterAccess(kc.makeApiClient(RbacAuthorizationV1Api));
+    // Pods on one bridge talk without routing: only with bridged traffic passed to iptables does the
+    // firewall see it (a node setting every NetworkPolicy implementation on a bridge needs).
+    await run("nsenter", [
+      `--net=/run/netns/${network.netns}`,
+      "sysctl",
+      "-qw",
+      "net.bridge.bridge-nf-call-iptables=1",
+    ]);
+    // It identifies its node by the Node object: started once kubelet has registered it.
+    inNodeNetwork("kube-router", binaries.kubeRouter, [
+      `--kubeconfig=${kubeconfig("kube-router.kubeconfig", kubeRouterUser, kubeRouterClient)}`,
+      `--hostname-override=${name}`,
+      "--run-firewall=true",
+      "--run-router=false",
+      "--run-service-proxy=false",
+      // Inside the node namespace: the port is the node's own.
+      "--health-port=20244",
+      "--metrics-port=0",
+      "--v=2",
+    ]);
+    await whileRunning(
+      waitFor(
+        () =>
+          run("nsenter", [
+            `--net=/run/netns/${network.netns}`,
+            "iptables",
+            "-S",
+            kubeRouterForwardChain,
+          ]).then(
+            () => true,
+            () => false,
+          ),
+        {
+          what: `kube-router to set up its firewall (${join(dirs.logs, "kube-router.log")})`,
+          timeoutMs: 60_000,
+        },
+      ),
+    );
     log(`real node ${name} is Ready at ${network.nodeAddress} (${elapsed(started)})`);
 
     return {
@@ -383,6 +431,7 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
 export async function startControlPlaneWithRealNode(
   options: StartOptions,
 ): Promise<{ controlPlane: ControlPlane; node: RealNode; stop(): Promise<void> }> {
+  await checkHostCanRunContainers();
   await cleanUpRealNode(options.stateDir);
   const network = await createNodeNetwork(options.stateDir);
   let controlPlane: ControlPlane | undefined;
@@ -444,7 +493,9 @@ async function stopNode(
   if (byName("containerd").some((p) => p.isRunning())) {
     await crictl(["rmp", "--force", "--all"]).catch(() => {});
   }
-  await Promise.all([...byName("kube-proxy"), ...byName("containerd")].map((p) => p.stop(10_000)));
+  await Promise.all(
+    [...byName("kube-proxy"), ...byName("kube-router"), ...byName("containerd")].map((p) => p.stop(10_000)),
+  );
   await cleanUpRealNode(dirname(record.nodeDir));
 }
 
@@ -492,9 +543,65 @@ export async function cleanUpRealNode(stateDir: string): Promise<void> {
   rmSync(recordPath(stateDir), { force: true });
 }
 
+const kubeRouterUser = "system:tradingbot-real-node:kube-router";
+/** kube-router's firewall controller creates this chain once it has synced its rules. */
+const kubeRouterForwardChain = "KUBE-ROUTER-FORWARD";
+
+/** What kube-router's firewall controller reads: pods, namespaces, NetworkPolicies, its Node. */
+async function grantKubeRouterAccess(rbac: RbacAuthorizationV1Api): Promise<void> {
+  const name = "tradingbot-real-node:kube-router";
+  const read = ["get", "list", "watch"];
+  const clusterRole = {
+    metadata: { name },
+    rules: [
+      { apiGroups: [""], resources: ["namespaces", "pods", "nodes", "services", "endpoints"], verbs: read },
+      { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: read },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: read },
+    ],
+  };
+  const binding = {
+    metadata: { name },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: kubeRouterUser }],
+  };
+  await rbac.createClusterRole({ body: clusterRole }).catch(async () => {
+    await rbac.replaceClusterRole({ name, body: clusterRole });
+  });
+  await rbac.createClusterRoleBinding({ body: binding }).catch(() => {});
+}
+
+/**
+ * Says why this host cannot run containers, before anything is started: a node needs root (network
+ * namespaces, mounts, cgroups), overlayfs (containerd's snapshotter), cgroup v1 hierarchies (the cgroupfs
+ * driver), and the tools the node's components run.
+ */
+export async function checkHostCanRunContainers(): Promise<void> {
+  const why: string[] = [];
+  if (process.getuid?.() !== 0) {
+    why.push(
+      `it needs root (network namespaces, mounts, cgroups); this process runs as uid ${process.getuid?.()}`,
+    );
+  }
+  if (!/\toverlay$/m.test(readFileSync("/proc/filesystems", "utf8"))) {
+    why.push("the kernel has no overlayfs (containerd's snapshotter): modprobe overlay");
+  }
+  if (!existsSync(cgroupMount) || cgroupHierarchies().filter((h) => h !== "unified").length === 0) {
+    why.push(`no cgroup v1 hierarchies under ${cgroupMount} (kubelet runs with the cgroupfs driver on them)`);
+  }
+  if (why.length > 0) throw new Error(`this host cannot run the real node's containers: ${why.join("; ")}`);
+  await checkHostTools();
+}
+
 async function checkHostTools(): Promise<void> {
   for (const [tool, args, hint] of [
+    ["ip", ["-V"], "the node's network namespace and veth are made with it: apt-get install iproute2"],
+    [
+      "nsenter",
+      ["--version"],
+      "the node's processes join its network namespace with it: apt-get install util-linux",
+    ],
     ["iptables", ["--version"], "kube-proxy, CNI bridge and portmap need it: apt-get install iptables"],
+    ["ipset", ["--version"], "kube-router's NetworkPolicy firewall needs it: apt-get install ipset"],
     ["gcc", ["--version"], "the pause image is compiled with it: apt-get install gcc libc6-dev"],
     ["go", ["version"], "the probe image is built with it"],
   ] as const) {
