@@ -43,6 +43,20 @@ describe("loadConfig", () => {
     expect(() => loadConfig(["--audit-anchor-rows=0"], {})).toThrow(/--audit-anchor-rows: .*>=1 \(got "0"\)/);
   });
 
+  it("lets bots' halt watch reach the API server on 443 and 6443 at any address unless told its ports and CIDRs", () => {
+    expect(loadConfig([], {})).toMatchObject({ apiServerPorts: [443, 6443], apiServerCidrs: [] });
+    expect(
+      loadConfig(["--api-server-ports=6443", "--api-server-cidrs=10.0.0.1/32, fd00::/64"], {}),
+    ).toMatchObject({ apiServerPorts: [6443], apiServerCidrs: ["10.0.0.1/32", "fd00::/64"] });
+    expect(() => loadConfig(["--api-server-ports=0"], {})).toThrow(
+      /--api-server-ports: must be a comma-separated list of ports/,
+    );
+    expect(() => loadConfig(["--api-server-cidrs=10.0.0.1"], {})).toThrow(
+      /--api-server-cidrs: must be a comma-separated list of CIDRs such as 10.0.0.10\/32; "10.0.0.1" is not one/,
+    );
+    expect(() => loadConfig(["--api-server-cidrs=10.0.0.0/33"], {})).toThrow(/"10.0.0.0\/33" is not one/);
+  });
+
   it("writes KillSwitch status only when it sees every namespace, unless told otherwise", () => {
     expect(loadConfig([], {}).killSwitchStatus).toBe(true);
     expect(loadConfig(["--namespaces=a"], {}).killSwitchStatus).toBe(false);

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { DEFAULT_MAX_GRACE_PERIOD_SECONDS } from "./desired-state/bot-pod.ts";
@@ -59,6 +60,46 @@ const integer = (min: number, max: number) =>
     .pipe(z.number().int().min(min).max(max));
 const port = integer(0, 65535);
 
+/** `a,b,c` as a list of non-empty items; empty text is an empty list. */
+const commaList = (text: string) =>
+  text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+
+const portList = z.string().transform((text, ctx) => {
+  const ports = commaList(text).map(Number);
+  if (ports.length === 0 || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be a comma-separated list of ports 1-65535, such as 443,6443",
+    });
+    return z.NEVER;
+  }
+  return [...new Set(ports)];
+});
+
+/** An IPv4 or IPv6 CIDR such as 10.0.0.1/32 or fd00::/64. */
+function isCidr(text: string): boolean {
+  const [address = "", prefix, ...rest] = text.split("/");
+  const family = isIP(address);
+  if (family === 0 || prefix === undefined || rest.length > 0 || !/^[0-9]{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const cidrList = z.string().transform((text, ctx) => {
+  const cidrs = commaList(text);
+  const bad = cidrs.find((cidr) => !isCidr(cidr));
+  if (bad !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be a comma-separated list of CIDRs such as 10.0.0.10/32; "${bad}" is not one`,
+    });
+    return z.NEVER;
+  }
+  return cidrs;
+});
+
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export const OperatorConfig = z.strictObject({
@@ -105,6 +146,13 @@ export const OperatorConfig = z.strictObject({
   operatorPodLabels: labelMap.prefault("app.kubernetes.io/name=tradingbot-operator"),
   monitoringNamespaceSelector: labelMap.prefault("kubernetes.io/metadata.name=monitoring"),
   dnsNamespace: z.string().regex(NAMESPACE, { message: "must be a namespace name" }).default("kube-system"),
+  /**
+   * How bot pods reach the API server, for their halt watch: the ports as the pod's traffic carries them
+   * after the Service's translation (6443 on most clusters, 443 on some managed ones), and the API server's
+   * addresses. No CIDRs: any address on those ports.
+   */
+  apiServerPorts: portList.prefault("443,6443"),
+  apiServerCidrs: cidrList.prefault(""),
   leaderElect: boolean.default(true),
   /**
    * Write KillSwitch status (matched and halted bots). Default: only when watching all namespaces, as

@@ -534,6 +534,7 @@ export class Operator {
           operatorPodLabels: this.#config.operatorPodLabels,
           monitoringNamespaceSelector: this.#config.monitoringNamespaceSelector,
           dnsNamespace: this.#config.dnsNamespace,
+          apiServer: { ports: this.#config.apiServerPorts, cidrs: this.#config.apiServerCidrs },
         },
         mirrorIntervalMs: this.#config.runtimeMirrorInterval,
         auditAnchor: {

@@ -13,6 +13,7 @@ const settings = {
   operatorPodLabels: { "app.kubernetes.io/name": "tradingbot-operator" },
   monitoringNamespaceSelector: { "kubernetes.io/metadata.name": "monitoring" },
   dnsNamespace: "kube-system",
+  apiServer: { ports: [443, 6443], cidrs: [] },
 };
 
 function policy(spec: TradingBotSpec = sample.spec, allowed = true) {
@@ -49,7 +50,7 @@ describe("buildBotNetworkPolicy", () => {
     ]);
   });
 
-  it("lets a trading bot reach only DNS, the exchange's port and the database's port", () => {
+  it("lets a trading bot reach only DNS, the API server (its halt watch), the exchange's port and the database's port", () => {
     expect(policy().spec?.egress).toEqual([
       {
         to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }],
@@ -58,9 +59,27 @@ describe("buildBotNetworkPolicy", () => {
           { protocol: "TCP", port: 53 },
         ],
       },
+      {
+        ports: [
+          { protocol: "TCP", port: 443 },
+          { protocol: "TCP", port: 6443 },
+        ],
+      },
       { ports: [{ protocol: "TCP", port: 8080 }] },
       { ports: [{ protocol: "TCP", port: 5432 }] },
     ]);
+  });
+
+  it("lets the halt watch reach only the API server's addresses when they are configured", () => {
+    const narrowed = buildBotNetworkPolicy({
+      bot,
+      settings: { ...settings, apiServer: { ports: [6443], cidrs: ["10.0.0.1/32", "fd00::1/128"] } },
+      egress: { allowed: true, spec: sample.spec, databasePort: 5432 },
+    });
+    expect(narrowed.spec?.egress?.[1]).toEqual({
+      to: [{ ipBlock: { cidr: "10.0.0.1/32" } }, { ipBlock: { cidr: "fd00::1/128" } }],
+      ports: [{ protocol: "TCP", port: 6443 }],
+    });
   });
 
   it("restricts exchange and database egress to the peers the spec names", () => {
@@ -73,7 +92,7 @@ describe("buildBotNetworkPolicy", () => {
         ],
       },
     };
-    const [, exchange, database] = policy(spec).spec?.egress ?? [];
+    const [, , exchange, database] = policy(spec).spec?.egress ?? [];
     expect(exchange).toEqual({
       to: [{ ipBlock: { cidr: "203.0.113.0/24", except: ["203.0.113.7/32"] } }],
       ports: [{ protocol: "TCP", port: 8080 }],

@@ -13,6 +13,11 @@ export interface NetworkSettings {
   /** Namespaces of monitoring (Prometheus); empty: no monitoring ingress. */
   monitoringNamespaceSelector: Record<string, string>;
   dnsNamespace: string;
+  /**
+   * The API server as bot pods reach it (after the `kubernetes` Service's translation), for the runtime's
+   * own halt watch; no CIDRs: any address on those ports.
+   */
+  apiServer: { ports: number[]; cidrs: string[] };
 }
 
 export type NetworkEgress =
@@ -54,9 +59,18 @@ function egressRule(port: number, peers: EgressPeer[] | undefined) {
   return peers && peers.length > 0 ? { to: peers.map(toPeer), ports } : { ports };
 }
 
+function apiServerRule(apiServer: NetworkSettings["apiServer"]) {
+  const ports = apiServer.ports.map((port) => ({ protocol: "TCP" as const, port }));
+  return apiServer.cidrs.length > 0
+    ? { to: apiServer.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports }
+    : { ports };
+}
+
 /**
  * Ingress: only the runtime's status/metrics port, only from the operator's pods and monitoring.
- * Egress: DNS, the exchange endpoint's port and the database port — or nothing at all.
+ * Egress: DNS, the API server (the runtime's halt watch), the exchange endpoint's port and the database
+ * port — or nothing at all. Without the API server a policy-enforcing cluster would cut the halt watch
+ * off, and halts would again wait for the operator.
  * Both lists are always written (possibly empty) so that the operator owns them outright.
  */
 export function buildBotNetworkPolicy(input: BotNetworkPolicyInput): NetworkPolicy {
@@ -89,6 +103,7 @@ export function buildBotNetworkPolicy(input: BotNetworkPolicyInput): NetworkPoli
                 { protocol: "TCP", port: DNS_PORT },
               ],
             },
+            apiServerRule(settings.apiServer),
             egressRule(exchangePort(egress.spec), egress.spec.network?.exchangeEgress),
             egressRule(egress.databasePort, egress.spec.network?.databaseEgress),
           ]

@@ -30,6 +30,7 @@ const network = {
   operatorPodLabels: { "app.kubernetes.io/name": "tradingbot-operator" },
   monitoringNamespaceSelector: {},
   dnsNamespace: "kube-system",
+  apiServer: { ports: [443, 6443], cidrs: [] },
 };
 const credentials: CredentialsCheck = {
   ok: true,

@@ -13,11 +13,11 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditHead, readAuditAnchorNote } from "../../api/v1alpha1/index.ts";
-import { type AuditEntry, auditRowHash } from "../../bot-runtime/store/audit-chain.ts";
 import { SAMPLE_GRID_BOT, type TradingEnvironment } from "../e2e/environment.ts";
 import { isReady, patchKillSwitch, startSuiteEnvironment } from "../e2e/suite-environment.ts";
 import { serviceAccountKubeconfig } from "../support/kube.ts";
 import { waitFor } from "../support/wait-for.ts";
+import { rewriteAuditChainFrom } from "./harness.ts";
 
 const BOT = "grid-btc-paper";
 const POD = `${BOT}-runtime`;
@@ -223,44 +223,7 @@ describe("the audit chain anchored in the API server", () => {
     const edited = first.sequence + 1;
     expect(edited).toBeLessThanOrEqual(second.sequence);
     // Edit one row, then recompute its hash and every hash after it with the chain's own function.
-    await behindTheTrigger(async (client) => {
-      await client.query(
-        `UPDATE tradingbot.audit_log SET payload = payload || '{"rewritten": "by the owner"}'::jsonb
-          WHERE bot_uid = $1 AND seq = $2`,
-        [uid, edited],
-      );
-      const { rows } = await client.query<{
-        id: string;
-        bot_namespace: string;
-        bot_name: string;
-        seq: string;
-        at: Date;
-        event: string;
-        payload: AuditEntry["payload"];
-        prev_hash: string;
-      }>(
-        `SELECT id, bot_namespace, bot_name, seq, at, event, payload, prev_hash FROM tradingbot.audit_log
-          WHERE bot_uid = $1 AND seq >= $2 ORDER BY seq`,
-        [uid, edited],
-      );
-      let prev = rows[0]?.prev_hash as string;
-      for (const row of rows) {
-        const entry: AuditEntry = {
-          bot: { namespace: row.bot_namespace, name: row.bot_name, uid },
-          seq: Number(row.seq),
-          at: row.at.toISOString(),
-          event: row.event,
-          payload: row.payload,
-        };
-        const hash = auditRowHash(prev, entry);
-        await client.query("UPDATE tradingbot.audit_log SET prev_hash = $2, row_hash = $3 WHERE id = $1", [
-          row.id,
-          prev,
-          hash,
-        ]);
-        prev = hash;
-      }
-    });
+    await behindTheTrigger((client) => rewriteAuditChainFrom(client, uid, edited));
 
     const plain = await verify();
     expect(plain.output).toContain("chain intact");

@@ -1,5 +1,7 @@
 // Assertions the bot-runtime suites share, and their database on the run's shared PostgreSQL server.
+import type pg from "pg";
 import { expect } from "vitest";
+import { type AuditEntry, auditRowHash } from "../../bot-runtime/store/audit-chain.ts";
 import type { ExchangeSim } from "../../exchange-sim/index.ts";
 import { postgresContext } from "../support/context.ts";
 import {
@@ -97,4 +99,52 @@ export async function expectAuditChainIntact(db: BotDatabase): Promise<void> {
   const verify = await runCli(["audit", "verify", "--database-credentials", db.tradingCredentials]);
   expect(verify.output).not.toContain("BROKEN");
   expect(verify.code).toBe(0);
+}
+
+/**
+ * What an attacker with the owner's rights does to hide an edit: changes the payload of the audit row at
+ * `fromSeq` and recomputes its hash and every later one with the chain's own function, so the chain checks
+ * out against itself. `client` must already be past the append-only trigger (disabled, or replica mode).
+ */
+export async function rewriteAuditChainFrom(
+  client: pg.Client,
+  botUid: string,
+  fromSeq: number,
+): Promise<void> {
+  await client.query(
+    `UPDATE tradingbot.audit_log SET payload = payload || '{"rewritten": "by the owner"}'::jsonb
+      WHERE bot_uid = $1 AND seq = $2`,
+    [botUid, fromSeq],
+  );
+  const { rows } = await client.query<{
+    id: string;
+    bot_namespace: string;
+    bot_name: string;
+    seq: string;
+    at: Date;
+    event: string;
+    payload: AuditEntry["payload"];
+    prev_hash: string;
+  }>(
+    `SELECT id, bot_namespace, bot_name, seq, at, event, payload, prev_hash FROM tradingbot.audit_log
+      WHERE bot_uid = $1 AND seq >= $2 ORDER BY seq`,
+    [botUid, fromSeq],
+  );
+  let prev = rows[0]?.prev_hash as string;
+  for (const row of rows) {
+    const entry: AuditEntry = {
+      bot: { namespace: row.bot_namespace, name: row.bot_name, uid: botUid },
+      seq: Number(row.seq),
+      at: row.at.toISOString(),
+      event: row.event,
+      payload: row.payload,
+    };
+    const hash = auditRowHash(prev, entry);
+    await client.query("UPDATE tradingbot.audit_log SET prev_hash = $2, row_hash = $3 WHERE id = $1", [
+      row.id,
+      prev,
+      hash,
+    ]);
+    prev = hash;
+  }
 }

@@ -288,6 +288,7 @@ describe("the Helm chart", () => {
         operatorPodLabels: config.operatorPodLabels,
         monitoringNamespaceSelector: config.monitoringNamespaceSelector,
         dnsNamespace: config.dnsNamespace,
+        apiServer: { ports: config.apiServerPorts, cidrs: config.apiServerCidrs },
       },
       egress: { allowed: false },
     });

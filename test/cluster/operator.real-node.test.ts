@@ -307,7 +307,8 @@ beforeAll(async () => {
     operator: { runtimePollInterval: "1s", runtimeMirrorInterval: "5s", deletionMargin: "5s" },
     podDisruptionBudget: { enabled: false },
     console: { enabled: false },
-    networkPolicy: { apiServer: { ports: [apiServerPort] } },
+    // The API server as pods reach it: the bots' NetworkPolicies open exactly this for their halt watch.
+    networkPolicy: { apiServer: { ports: [apiServerPort], cidrs: [`${hostAddress}/32`] } },
     tradingPolicy: {
       spec: {
         paperEndpoints: { hosts: [hostAddress] },
@@ -446,6 +447,48 @@ describe("the operator installed by its chart on a real node", () => {
     );
     const url = `http://${grid.pod.status?.podIP}:${RUNTIME_STATUS_PORT}/healthz`;
     expect(await probeReaches(otherNs.name, "elsewhere", url)).toBe(false);
+  });
+
+  it("halts through the bot's own watch of the API server while the operator is down, through its enforced NetworkPolicy", async () => {
+    const watcher = await startBot("watcher");
+    const operator = [
+      "deployment",
+      `--namespace=${operatorNs.name}`,
+      "--selector=app.kubernetes.io/component=operator",
+    ];
+    await kubectl(["scale", ...operator, "--replicas=0"]);
+    await kubectl([
+      "wait",
+      "pod",
+      `--namespace=${operatorNs.name}`,
+      "--selector=app.kubernetes.io/component=operator",
+      "--for=delete",
+      "--timeout=120s",
+    ]);
+    try {
+      await engageKillSwitch("watcher");
+      const stopped = await waitFor(() => terminations.byPod.get(podNameFor("watcher")), {
+        what: "the watcher's container to stop with no operator running",
+        timeoutMs: 60_000,
+      });
+      expect(stopped.exitCode).toBe(0);
+      expect(JSON.parse(stopped.message ?? "{}")).toMatchObject({
+        reason: "Halted",
+        source: "Spec",
+        noticedBy: "watch",
+      });
+      expect(openOrders(watcher.uid)).toEqual([]);
+    } finally {
+      await kubectl(["scale", ...operator, "--replicas=1"]);
+    }
+    const halted = await view.waitForBot(
+      botNs.name,
+      "watcher",
+      (b) => b.status?.phase === "Halted" && b.status.halt?.stoppedBy !== undefined,
+      "Halted, recorded by the operator back up",
+      120_000,
+    );
+    expect(halted.status?.halt).toMatchObject({ engaged: true, source: "Spec", stoppedBy: "Runtime" });
   });
 
   it("halts on spec.killSwitch: the kubelet stops the container, its orders are cancelled, it exits 0, the pod goes", async () => {

@@ -7,11 +7,11 @@ import { accessObjects } from "../../api/access/policies.ts";
 import { EMPTY_POSITION } from "../../bot-runtime/accounting/position.ts";
 import { readDatabaseCredentials } from "../../bot-runtime/config/credentials.ts";
 import { Decimal } from "../../bot-runtime/money/decimal.ts";
-import { type AuditEntry, auditRowHash } from "../../bot-runtime/store/audit-chain.ts";
 import { poolConfig } from "../../bot-runtime/store/database.ts";
 import { CONSOLE_READABLE_TABLES } from "../../bot-runtime/store/migrate.ts";
 import { Store } from "../../bot-runtime/store/store.ts";
 import { type BotDatabase, createBotDatabase, runCli } from "../bot-runtime/fixtures.ts";
+import { rewriteAuditChainFrom } from "../bot-runtime/harness.ts";
 import { botManifest } from "../operator/fixtures.ts";
 import { applyObjects, type ClusterAccess, installCrds, REPO_ROOT } from "../operator/harness.ts";
 import { clusterContext, postgresContext } from "../support/context.ts";
@@ -96,42 +96,7 @@ async function rewriteConsistently(botUid: string, fromSeq: number): Promise<voi
     await admin.query("BEGIN");
     // Replica mode skips the append-only trigger, as a superuser may.
     await admin.query("SET LOCAL session_replication_role = replica");
-    await admin.query(
-      `UPDATE tradingbot.audit_log SET payload = payload || '{"rewritten": "by the owner"}'::jsonb
-        WHERE bot_uid = $1 AND seq = $2`,
-      [botUid, fromSeq],
-    );
-    const { rows } = await admin.query<{
-      id: string;
-      bot_namespace: string;
-      bot_name: string;
-      seq: string;
-      at: Date;
-      event: string;
-      payload: AuditEntry["payload"];
-      prev_hash: string;
-    }>(
-      `SELECT id, bot_namespace, bot_name, seq, at, event, payload, prev_hash FROM tradingbot.audit_log
-        WHERE bot_uid = $1 AND seq >= $2 ORDER BY seq`,
-      [botUid, fromSeq],
-    );
-    let prev = rows[0]?.prev_hash as string;
-    for (const row of rows) {
-      const entry: AuditEntry = {
-        bot: { namespace: row.bot_namespace, name: row.bot_name, uid: botUid },
-        seq: Number(row.seq),
-        at: row.at.toISOString(),
-        event: row.event,
-        payload: row.payload,
-      };
-      const hash = auditRowHash(prev, entry);
-      await admin.query("UPDATE tradingbot.audit_log SET prev_hash = $2, row_hash = $3 WHERE id = $1", [
-        row.id,
-        prev,
-        hash,
-      ]);
-      prev = hash;
-    }
+    await rewriteAuditChainFrom(admin, botUid, fromSeq);
     await admin.query("COMMIT");
   } finally {
     await admin.end();

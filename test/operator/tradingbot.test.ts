@@ -227,7 +227,7 @@ describe("a TradingBot", () => {
     const resumed = await waitReady("grid");
     expect(resumed.status?.halt).toEqual({ engaged: false });
     const reopened = await view.networkPolicy(ns, "grid-network");
-    expect(reopened.spec?.egress?.length).toBe(3);
+    expect(reopened.spec?.egress?.length).toBe(4);
     expect((await events("Resumed")).length).toBeGreaterThan(0);
     expect(before.metadata.uid).toBe(resumed.metadata.uid);
   });
@@ -493,7 +493,7 @@ describe("a TradingBot", () => {
       async () => {
         const policy = await view.networkPolicy(ns, "grid-network");
         const egress = policy.spec?.egress ?? [];
-        return egress.length === 3 && !JSON.stringify(egress).includes("0.0.0.0/0");
+        return egress.length === 4 && !JSON.stringify(egress).includes("0.0.0.0/0");
       },
       { what: "the NetworkPolicy's egress to be restored" },
     );
