@@ -68,6 +68,7 @@ const release = "tbo-real-node";
 class TerminationRecorder {
   readonly byPod = new Map<string, { exitCode: number; message?: string | undefined }>();
   #abort: AbortController | undefined;
+  #stopped = false;
   async start(namespace: string) {
     this.#abort = await new Watch(kc).watch(
       `/api/v1/namespaces/${namespace}/pods`,
@@ -78,10 +79,14 @@ class TerminationRecorder {
           this.byPod.set(pod.metadata.name, { exitCode: terminated.exitCode, message: terminated.message });
         }
       },
-      () => {},
+      // The API server ends watches after a while: watch again (its first events list the pods as they are).
+      () => {
+        if (!this.#stopped) void this.start(namespace).catch(() => {});
+      },
     );
   }
   stop() {
+    this.#stopped = true;
     this.#abort?.abort();
   }
 }
@@ -319,6 +324,18 @@ beforeAll(async () => {
   const valuesFile = join(workDir, "values.json");
   writeFileSync(valuesFile, JSON.stringify(values));
   await helm(["install", release, CHART_PATH, `--namespace=${operatorNs.name}`, `--values=${valuesFile}`]);
+  // A new CRD's kind takes the API server a moment longer for server-side apply than for reads: until then
+  // the first bot's apply is refused (ServiceUnavailable).
+  await waitFor(
+    () =>
+      kubectl(["apply", "--server-side", "--dry-run=server", "-f", "-"], {
+        input: JSON.stringify(botManifest("apply-check")),
+      }).then(
+        () => true,
+        () => false,
+      ),
+    { what: "the API server to take a TradingBot by server-side apply", timeoutMs: 120_000 },
+  );
 
   const credentials = (file: string) => readFileSync(join(database.tradingCredentials, file), "utf8").trim();
   for (const secret of [
@@ -495,7 +512,10 @@ describe("the operator installed by its chart on a real node", () => {
     expect(openOrders(grid.uid).length).toBeGreaterThan(0);
     await engageKillSwitch("grid");
     await view.waitForPodGone(botNs.name, podNameFor("grid"), 90_000);
-    expect(terminations.byPod.get(podNameFor("grid"))?.exitCode).toBe(0);
+    const stopped = await waitFor(() => terminations.byPod.get(podNameFor("grid")), {
+      what: "the grid bot's container termination",
+    });
+    expect(stopped.exitCode).toBe(0);
     expect(openOrders(grid.uid)).toEqual([]);
     const halted = await view.waitForBot(botNs.name, "grid", (b) => b.status?.phase === "Halted", "Halted");
     expect(halted.status?.halt).toMatchObject({ engaged: true, source: "Spec" });
@@ -521,5 +541,87 @@ describe("the operator installed by its chart on a real node", () => {
       timeoutMs: 30_000,
     });
     expect(await probeReaches(botNs.name, "selected", ping)).toBe(false);
+  });
+
+  it("reads a risk halt's termination message from the real kubelet's pod status", async () => {
+    // A 5 USDT daily-loss limit and a 20 % crash: the resting buys fill on the way down and the loss trips it.
+    const risky = await startBot("risky", (spec) => {
+      spec.risk = { ...(spec.risk as object), maxDailyLossQuote: "5" };
+    });
+    const priceBefore = sim.price("BTCUSDT");
+    sim.setPrice({ symbol: "BTCUSDT", movePct: -20 });
+    try {
+      const latched = await view.waitForBot(
+        botNs.name,
+        "risky",
+        (b) => b.status?.halt?.source === "Risk" && b.status.phase === "Halted",
+        "a latched risk halt",
+        60_000,
+      );
+      expect(latched.status?.halt).toMatchObject({ engaged: true, requiresAck: true });
+      expect(latched.status?.halt?.reason).toMatch(/^RiskLimitBreached: maxDailyLossQuote reached /);
+      const haltId = latched.status?.halt?.id ?? "";
+      expect(haltId).toMatch(/^risk-/);
+
+      await view.waitForPodGone(botNs.name, podNameFor("risky"), 60_000);
+      // What the kubelet reported for the container: the runtime's exit code for a risk halt and its message.
+      const ended = await waitFor(() => terminations.byPod.get(podNameFor("risky")), {
+        what: "the risky bot's container termination",
+      });
+      expect(ended.exitCode).toBe(3);
+      expect(JSON.parse(ended.message ?? "{}")).toMatchObject({
+        reason: "RiskLimitBreached",
+        haltId,
+        limit: "maxDailyLossQuote",
+        threshold: "5",
+      });
+      expect(openOrders(risky.uid)).toEqual([]);
+    } finally {
+      // Back to where the market was, for the bots that follow.
+      sim.setPrice({ symbol: "BTCUSDT", price: priceBefore });
+    }
+  });
+
+  it("ends a stop that outlasts its grace period in SIGKILL, and closes the bot's egress", async () => {
+    // 10 s is the least the CRD allows.
+    const slow = await startBot("slow", (spec) => {
+      spec.pod = { ...(spec.pod as object), terminationGracePeriodSeconds: 10 };
+    });
+    expect(slow.pod.spec?.terminationGracePeriodSeconds).toBe(10);
+    // Each exchange call of the stop (open orders, cancel, open orders again, the final sync) waits 3.5 s: within
+    // the runtime's 5 s request timeout, so the stop goes on rather than failing early (exit 1), and takes
+    // well over the 10 s the kubelet waits before its SIGKILL.
+    sim.setFaults({ latencyMs: 3_500, paths: ["/api/v3/openOrders", "/api/v3/order", "/api/v3/myTrades"] });
+    try {
+      await engageKillSwitch("slow");
+      await view.waitForPodGone(botNs.name, podNameFor("slow"), 60_000);
+    } finally {
+      sim.clearFaults();
+    }
+    const killed = await waitFor(() => terminations.byPod.get(podNameFor("slow")), {
+      what: "the slow bot's container termination",
+    });
+    expect(killed.exitCode).toBe(137);
+    const halted = await view.waitForBot(botNs.name, "slow", (b) => b.status?.phase === "Halted", "Halted");
+    expect(halted.status?.halt).toMatchObject({ engaged: true, source: "Spec" });
+
+    await waitFor(
+      async () => {
+        const policy = await view.networkPolicy(botNs.name, networkPolicyNameFor("slow"));
+        return policy.spec?.policyTypes?.includes("Egress") && (policy.spec.egress ?? []).length === 0;
+      },
+      { what: "the killed bot's NetworkPolicy to deny all egress", timeoutMs: 30_000 },
+    );
+    const selected = { [LABELS.bot]: botLabelValue("slow"), [LABELS.managedBy]: MANAGED_BY_VALUE };
+    await Promise.all([
+      runProbe(botNs.name, probePod("selected-slow", selected)),
+      runProbe(botNs.name, probePod("unselected-slow")),
+    ]);
+    const ping = `${sim.url}/api/v3/ping`;
+    await waitFor(async () => probeReaches(botNs.name, "unselected-slow", ping), {
+      what: "a pod no policy selects to reach the exchange",
+      timeoutMs: 30_000,
+    });
+    expect(await probeReaches(botNs.name, "selected-slow", ping)).toBe(false);
   });
 });
