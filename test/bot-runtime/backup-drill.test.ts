@@ -26,6 +26,7 @@ import {
   RuntimeProcess,
   type SimAccount,
   scratchDir,
+  smallGrid,
   startSimulator,
   writeBot,
 } from "./fixtures.ts";
@@ -48,25 +49,7 @@ async function tradingBot(name: string): Promise<Bot> {
   const price = Number(sim.price("BTCUSDT"));
   const setup = writeBot(join(dir, name), sim, account, {
     bot: { namespace: "trading", name, uid: `${name}-uid-${Date.now().toString(36)}` },
-    symbol: "BTC/USDT",
-    strategy: {
-      type: "grid",
-      grid: {
-        lowerPrice: (price * 0.98).toFixed(2),
-        upperPrice: (price * 1.02).toFixed(2),
-        levels: 5,
-        quotePerOrder: "20",
-      },
-    },
-    risk: {
-      maxOrderQuote: "100",
-      maxPositionQuote: "5000",
-      maxDailyLossQuote: "1000",
-      maxDrawdownPct: "50",
-      maxOpenOrders: 20,
-      maxOrdersPerMinute: 120,
-      priceBandPct: "10",
-    },
+    ...smallGrid(price),
     // A stop leaves the orders at the exchange: the restored bots must find them there.
     onStop: "Freeze",
   });

@@ -27,6 +27,7 @@ import {
   cleanup,
   RuntimeProcess,
   scratchDir,
+  smallGrid,
   startSimulator,
   writeBot,
 } from "./fixtures.ts";
@@ -95,25 +96,7 @@ beforeAll(async () => {
   const price = Number(sim.price("BTCUSDT"));
   const setup = writeBot(join(dir, "bot"), sim, started.account, {
     bot: { namespace: "trading", name: "grid-refusals", uid: "grid-refusals-uid" },
-    symbol: "BTC/USDT",
-    strategy: {
-      type: "grid",
-      grid: {
-        lowerPrice: (price * 0.98).toFixed(2),
-        upperPrice: (price * 1.02).toFixed(2),
-        levels: 5,
-        quotePerOrder: "20",
-      },
-    },
-    risk: {
-      maxOrderQuote: "100",
-      maxPositionQuote: "5000",
-      maxDailyLossQuote: "1000",
-      maxDrawdownPct: "50",
-      maxOpenOrders: 20,
-      maxOrdersPerMinute: 120,
-      priceBandPct: "10",
-    },
+    ...smallGrid(price),
     onStop: "CancelOrders",
   });
   bot = RuntimeProcess.start(setup, source.tradingCredentials);

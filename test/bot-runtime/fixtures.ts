@@ -175,6 +175,34 @@ export type BotSetup = {
   config: RuntimeConfig;
 };
 
+/**
+ * A five-level grid 2 % either side of `price` on BTC/USDT, with risk limits that never get in its way: the
+ * bot most suites trade with when the strategy is not what they test.
+ */
+export function smallGrid(price: number): Pick<RuntimeConfig, "symbol" | "strategy" | "risk"> {
+  return {
+    symbol: "BTC/USDT",
+    strategy: {
+      type: "grid",
+      grid: {
+        lowerPrice: (price * 0.98).toFixed(2),
+        upperPrice: (price * 1.02).toFixed(2),
+        levels: 5,
+        quotePerOrder: "20",
+      },
+    },
+    risk: {
+      maxOrderQuote: "100",
+      maxPositionQuote: "5000",
+      maxDailyLossQuote: "1000",
+      maxDrawdownPct: "50",
+      maxOpenOrders: 20,
+      maxOrdersPerMinute: 120,
+      priceBandPct: "10",
+    },
+  };
+}
+
 /** Writes the config and the exchange Secret (with the CRLF line end of a Windows-edited file). */
 export function writeBot(
   dir: string,
