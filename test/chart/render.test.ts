@@ -169,6 +169,8 @@ describe("the Helm chart", () => {
       resyncPeriod: 300_000,
       maxGracePeriod: 90_000,
       deletionMargin: 45_000,
+      auditAnchorRows: 500,
+      auditAnchorInterval: 300_000,
       monitoringNamespaceSelector: { "kubernetes.io/metadata.name": "observability" },
     });
   });
