@@ -50,6 +50,12 @@ export const RuntimeConfig = z
      * recorded in the `started` audit row. Left out of the config's hash: it never restarts a bot.
      */
     killSwitchChangedBy: z.string().max(512).optional(),
+    /**
+     * The pod's grace period (spec.pod.terminationGracePeriodSeconds, capped by the operator): a stop
+     * retries its cancels until shortly before the kubelet's SIGKILL, so it can still record how it ended.
+     * Unset (rendered by an older operator): it retries for 25 s.
+     */
+    stopGracePeriodSeconds: z.number().int().min(1).optional(),
     store: z.strictObject({
       retentionDays: z.number().int().min(1),
       auditRetentionDays: z.number().int().min(1).optional(),

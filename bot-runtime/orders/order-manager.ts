@@ -49,6 +49,22 @@ const CLOSING_EVENTS: Partial<Record<OrderStatus, string>> = {
 
 export type PlaceOutcome = "placed" | "unknown" | "rejected" | "not_placed";
 
+/**
+ * cancelAllOwn could not cancel every order of the bot. Carries what it did cancel (to be recorded) and how
+ * many of the bot's orders were still open as far as it knows (undefined: the open orders were never read).
+ */
+export class CancelIncomplete extends Error {
+  readonly cancelled: readonly ExchangeOrder[];
+  readonly stillOpen: number | undefined;
+
+  constructor(cause: unknown, cancelled: readonly ExchangeOrder[], stillOpen: number | undefined) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "CancelIncomplete";
+    this.cancelled = cancelled;
+    this.stillOpen = stillOpen;
+  }
+}
+
 type OrderUpdate = { record: OrderRecord; change: OrderChange; audit?: AuditRecord };
 
 export type ReconciliationSummary = {
@@ -489,30 +505,57 @@ export class OrderManager {
    * Cancels every open order of this bot at the exchange: in one request when all open orders on the
    * market are the bot's, otherwise one by one (other orders on the account are not the bot's to cancel).
    * Returns the cancelled orders for the caller to record (recordCancellations), which may not be possible
-   * when stopping during a database outage; throws when some could not be cancelled. Its exchange calls are
-   * `halt` calls: they do not queue behind the trading loop's.
+   * when stopping during a database outage; throws CancelIncomplete when some could not be cancelled. Its
+   * exchange calls are `halt` calls: they do not queue behind the trading loop's.
    */
   async cancelAllOwn(reason: string): Promise<ExchangeOrder[]> {
     const isOwn = (order: ExchangeOrder) => parseClientOrderId(order.clientOrderId)?.botTag === this.#tag;
+    const cancelled: ExchangeOrder[] = [];
+    /** The bot's orders open at the last read, less those cancelled since. */
+    let knownOpen: Set<string> | undefined;
+    const readOpen = async () => {
+      const open = await this.#exchange.openOrders(this.#symbol, "halt");
+      knownOpen = new Set(open.filter(isOwn).map((order) => order.clientOrderId));
+      return open;
+    };
+    const noteCancelled = (orders: readonly ExchangeOrder[]) => {
+      cancelled.push(...orders);
+      for (const order of orders) knownOpen?.delete(order.clientOrderId);
+    };
     const cancelEachOwn = (orders: readonly ExchangeOrder[]) =>
-      cancelEach(orders, (order) => this.#exchange.cancelOrder(this.#symbol, order.clientOrderId, "halt"));
-    const open = await this.#exchange.openOrders(this.#symbol, "halt");
-    const own = open.filter(isOwn);
-    const cancelled =
-      own.length > 0 && own.length === open.length
-        ? (await this.#exchange.cancelAll(this.#symbol)).filter(isOwn)
-        : await cancelEachOwn(own);
-    // An order whose placement was still travelling when the list was read shows up now: cancel it too.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const stillOpen = (await this.#exchange.openOrders(this.#symbol, "halt")).filter(isOwn);
-      if (stillOpen.length === 0) break;
-      if (attempt === 1) {
-        throw new Error(
-          `${stillOpen.length} of the bot's orders are still open after cancelling: ${stillOpen.map((o) => o.clientOrderId).join(", ")}`,
-        );
+      cancelEach(
+        orders,
+        (order) => this.#exchange.cancelOrder(this.#symbol, order.clientOrderId, "halt"),
+        noteCancelled,
+      );
+    try {
+      const open = await readOpen();
+      const own = open.filter(isOwn);
+      if (own.length > 0 && own.length === open.length) {
+        noteCancelled((await this.#exchange.cancelAll(this.#symbol)).filter(isOwn));
+      } else {
+        await cancelEachOwn(own);
       }
-      cancelled.push(...(await cancelEachOwn(stillOpen)));
+      // An order whose placement was still travelling when the list was read shows up now: cancel it too.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const stillOpen = (await readOpen()).filter(isOwn);
+        if (stillOpen.length === 0) break;
+        if (attempt === 1) {
+          throw new Error(
+            `${stillOpen.length} of the bot's orders are still open after cancelling: ${stillOpen.map((o) => o.clientOrderId).join(", ")}`,
+          );
+        }
+        await cancelEachOwn(stillOpen);
+      }
+    } catch (error) {
+      this.#reportCancelled(cancelled, reason);
+      throw new CancelIncomplete(error, cancelled, knownOpen?.size);
     }
+    this.#reportCancelled(cancelled, reason);
+    return cancelled;
+  }
+
+  #reportCancelled(cancelled: readonly ExchangeOrder[], reason: string) {
     for (const order of cancelled) {
       this.#metrics.orders.inc({ side: order.side, type: order.type, result: "cancelled" });
       this.#log.info(
@@ -520,7 +563,6 @@ export class OrderManager {
         "order cancelled",
       );
     }
-    return cancelled;
   }
 
   /** Records cancellations done at the exchange; orders the database does not know are audited only. */
@@ -551,19 +593,23 @@ export class OrderManager {
   }
 }
 
+/** Cancels 10 at a time; each batch's cancellations are noted before a failure of the batch is thrown. */
 async function cancelEach(
   orders: readonly ExchangeOrder[],
   cancelOne: (order: ExchangeOrder) => Promise<ExchangeOrder | undefined>,
-): Promise<ExchangeOrder[]> {
-  const cancelled: ExchangeOrder[] = [];
+  noteCancelled: (orders: readonly ExchangeOrder[]) => void,
+): Promise<void> {
   for (let index = 0; index < orders.length; index += CANCEL_CONCURRENCY) {
     const batch = orders.slice(index, index + CANCEL_CONCURRENCY);
     const results = await Promise.allSettled(batch.map(cancelOne));
-    for (const result of results) {
-      if (result.status === "fulfilled" && result.value !== undefined) cancelled.push(result.value);
-      else if (result.status === "rejected" && !isExchangeFailure(result.reason, "orderNotFound"))
-        throw result.reason;
-    }
+    noteCancelled(
+      results.flatMap((result) =>
+        result.status === "fulfilled" && result.value !== undefined ? [result.value] : [],
+      ),
+    );
+    const failure = results.find(
+      (result) => result.status === "rejected" && !isExchangeFailure(result.reason, "orderNotFound"),
+    );
+    if (failure?.status === "rejected") throw failure.reason;
   }
-  return cancelled;
 }

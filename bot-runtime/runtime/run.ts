@@ -24,7 +24,7 @@ import { isAuthenticationRefused, isConnectionError, poolConfig } from "../store
 import { latestVersion, loadMigrations, schemaVersion } from "../store/migrate.ts";
 import { Store } from "../store/store.ts";
 import { strategyFor } from "../strategies/strategy-for.ts";
-import { type StopForHalt, TradingEngine } from "./trading-engine.ts";
+import { StopDeadlinePassed, type StopForHalt, TradingEngine } from "./trading-engine.ts";
 
 // `bot-runtime run`: wires config, credentials, exchange, database and the trading engine together, and
 // turns how the run ended into the exit code the operator reads (RUNTIME_EXIT_CODES).
@@ -40,7 +40,8 @@ export function runtimeVersion(): string {
   return "0.0.0";
 }
 
-type Stoppable = { requested: boolean; wake?: () => void };
+/** `requestedAt`: when the stop was first asked for, where its deadline is counted from. */
+type Stoppable = { requested: boolean; requestedAt?: number; wake?: () => void };
 
 async function pause(ms: number, stop: Stoppable) {
   if (stop.requested) return;
@@ -144,6 +145,7 @@ export async function runBot(flags: RunFlags, context: RunContext): Promise<numb
   let haltCause: HaltCause | undefined;
   let haltWatch: HaltWatch | undefined;
   const requestStop = () => {
+    stop.requestedAt ??= Date.now();
     stop.requested = true;
     stop.wake?.();
     engine?.requestStop();
@@ -354,17 +356,29 @@ export async function runBot(flags: RunFlags, context: RunContext): Promise<numb
 
       if (outcome.kind === "stopRequested") {
         try {
-          await trading.stop(haltCause === undefined ? undefined : stopForHalt(haltCause));
+          await trading.stop(haltCause === undefined ? undefined : stopForHalt(haltCause), stop.requestedAt);
           return RUNTIME_EXIT_CODES.stopped;
         } catch (error) {
-          botLog.error({ event: "stop_failed", err: error }, "could not apply onStop");
+          if (error instanceof StopDeadlinePassed) {
+            botLog.error(
+              {
+                event: "stop_failed",
+                err: error,
+                attempts: error.attempts,
+                stillOpen: error.stillOpen ?? null,
+              },
+              `could not cancel every order before the stop's deadline: ${error.stillOpen ?? "an unknown number"} of the bot's orders may still be open at the exchange`,
+            );
+          } else {
+            botLog.error({ event: "stop_failed", err: error }, "could not apply onStop");
+          }
           return RUNTIME_EXIT_CODES.failure;
         } finally {
           trading.outbox.logUnrecorded(botLog);
         }
       }
       if (outcome.kind === "riskHalt") {
-        const { haltId } = await trading.haltForRisk(outcome.breach);
+        const { haltId } = await trading.haltForRisk(outcome.breach, stop.requestedAt);
         const message = RiskHaltMessage.parse({
           reason: "RiskLimitBreached",
           haltId,

@@ -2,11 +2,16 @@ import { randomBytes } from "node:crypto";
 import type { RUNTIME_STATES, RuntimeConfig, RuntimeReport } from "../../api/v1alpha1/runtime-config.ts";
 import type { OnEngageAction } from "../../api/v1alpha1/tradingbot.ts";
 import { applyFill, EMPTY_POSITION, fillEffect, type Position, totalPnl } from "../accounting/position.ts";
-import { ExchangeFailure, type ExchangePort, type MarketRules } from "../exchange/port.ts";
+import {
+  ExchangeFailure,
+  type ExchangeOrder,
+  type ExchangePort,
+  type MarketRules,
+} from "../exchange/port.ts";
 import { Decimal } from "../money/decimal.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RuntimeMetrics } from "../observability/metrics.ts";
-import type { OrderManager } from "../orders/order-manager.ts";
+import { CancelIncomplete, type OrderManager } from "../orders/order-manager.ts";
 import { roundToMarket } from "../orders/round-to-market.ts";
 import { advanceBaseline, type LossBaseline, lossMeasures } from "../risk/loss-tracking.ts";
 import {
@@ -21,6 +26,7 @@ import { DatabaseUnavailable, isConnectionError } from "../store/database.ts";
 import type { AuditRecord, OwnTrade, Store } from "../store/store.ts";
 import type { Intent } from "../strategies/intent.ts";
 import { FLATTEN_SLOT, type StrategyMemory, type StrategyRunner } from "../strategies/strategy-for.ts";
+import { attemptTimeLimitMs, auditableErrorMessage, nextStopStep, stopDeadline } from "./stop-retry.ts";
 
 // The trading loop of one bot: each tick reads the market and the bot's orders, records fills, checks the
 // halting limits, asks the strategy for intents and passes each through rounding and the risk gate to the
@@ -92,6 +98,72 @@ export interface StopForHalt {
   /** `watch`: the runtime's own watch saw it first; `signal`: the pod's deletion reached it first. */
   noticedBy: "watch" | "signal";
   onEngage: OnEngageAction;
+}
+
+/**
+ * A stop gave up on its cancels at its deadline: the exchange kept failing, or some of the bot's orders
+ * stayed open. `stillOpen`: how many of them were open as far as it knows (undefined: never read).
+ */
+export class StopDeadlinePassed extends Error {
+  readonly attempts: number;
+  readonly stillOpen: number | undefined;
+
+  // The last attempt's error is in the message, not a `cause`: the log would print it twice.
+  constructor(attempts: number, stillOpen: number | undefined, lastError: unknown) {
+    super(
+      `the bot's orders could not all be cancelled before the stop's deadline (${attempts} attempts): ${auditableErrorMessage(lastError)}`,
+    );
+    this.name = "StopDeadlinePassed";
+    this.attempts = attempts;
+    this.stillOpen = stillOpen;
+  }
+}
+
+/** What a failed stop records: the error (signed URLs cut) and, when known, how many orders stay open. */
+function stopFailedRecord(error: unknown, cancelled: number): AuditRecord {
+  return {
+    event: "stop_failed",
+    payload: {
+      error: auditableErrorMessage(error),
+      cancelled,
+      ...(error instanceof StopDeadlinePassed
+        ? {
+            attempts: error.attempts,
+            ...(error.stillOpen === undefined ? {} : { stillOpen: error.stillOpen }),
+          }
+        : {}),
+    },
+  };
+}
+
+type CancelOutcome = {
+  cancelled: ExchangeOrder[];
+  attempts: number;
+  /** Set when the deadline came first. */
+  gaveUp?: StopDeadlinePassed;
+};
+
+class AttemptTimedOut extends Error {
+  constructor(ms: number) {
+    super(`the exchange did not answer within the ${ms} ms the stop's deadline left`);
+    this.name = "AttemptTimedOut";
+  }
+}
+
+/** Waits for `work` at most `ms`; work still running then is left to finish on its own, unobserved. */
+async function withinMs<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  work.catch(() => {});
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new AttemptTimedOut(ms)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export class TradingEngine {
@@ -604,9 +676,14 @@ export class TradingEngine {
 
   /**
    * Applies onStop (spec.killSwitch.onEngage, as the halt read it when a halt stopped the bot) and records
-   * the halt and the stop. Throws when orders could not be cancelled.
+   * the halt and the stop. The cancels are retried until the deadline `beganAt` (when the stop was asked
+   * for) gives; a stop that fails records `stop_failed` with the halt and throws (StopDeadlinePassed when
+   * the cancels ran out of time).
    */
-  async stop(halt?: StopForHalt): Promise<{ cancelled: number; flattened: boolean }> {
+  async stop(
+    halt?: StopForHalt,
+    beganAt = Date.now(),
+  ): Promise<{ cancelled: number; flattened: boolean; cancelAttempts: number }> {
     const { orders, log } = this.#deps;
     const onStop = halt?.onEngage ?? this.#deps.config.onStop;
     this.#state = "Stopping";
@@ -616,21 +693,97 @@ export class TradingEngine {
       this.outbox.add({ event: "halt", payload: { source, reason, by: by ?? null, noticedBy, onEngage } });
     }
     let cancelled = 0;
+    let cancelAttempts = 0;
     let flattened = false;
-    if (onStop !== "Freeze") {
-      const done = await orders.cancelAllOwn("stop");
-      cancelled = done.length;
-      await this.#recordOrOutbox(() => orders.recordCancellations(done, "stop"), {
-        event: "orders_cancelled_unrecorded",
-        payload: { clientOrderIds: done.map((order) => order.clientOrderId), how: "stop" },
-      });
+    try {
+      if (onStop !== "Freeze") {
+        const outcome = await this.#cancelUntilDeadline(
+          "stop",
+          stopDeadline(beganAt, this.#deps.config.stopGracePeriodSeconds),
+        );
+        cancelled = outcome.cancelled.length;
+        cancelAttempts = outcome.attempts;
+        await this.#recordOrOutbox(() => orders.recordCancellations(outcome.cancelled, "stop"), {
+          event: "orders_cancelled_unrecorded",
+          payload: { clientOrderIds: outcome.cancelled.map((order) => order.clientOrderId), how: "stop" },
+        });
+        if (outcome.gaveUp) throw outcome.gaveUp;
+      }
+      await this.#finalSync();
+      if (onStop === "Flatten") flattened = await this.#flatten();
+    } catch (error) {
+      await this.#recordStopFailure(error, cancelled);
+      throw error;
     }
-    await this.#finalSync();
-    if (onStop === "Flatten") flattened = await this.#flatten();
-    this.outbox.add({ event: "stopped", payload: { onStop, cancelled, flattened } });
+    this.outbox.add({ event: "stopped", payload: { onStop, cancelled, flattened, cancelAttempts } });
     await this.#recordOrOutbox(() => this.outbox.flush(this.#deps.store));
-    log.info({ event: "stopped", onStop, cancelled, flattened }, `stopped: ${onStop}`);
-    return { cancelled, flattened };
+    log.info(
+      { event: "stopped", onStop, cancelled, flattened, cancelAttempts },
+      `stopped: ${onStop}${cancelAttempts > 1 ? ` (the cancels took ${cancelAttempts} attempts)` : ""}`,
+    );
+    return { cancelled, flattened, cancelAttempts };
+  }
+
+  /** The `stop_failed` row, written with whatever the outbox still holds (the `halt` row). Best effort. */
+  async #recordStopFailure(error: unknown, cancelled: number) {
+    this.outbox.add(stopFailedRecord(error, cancelled));
+    await this.#flushBestEffort();
+  }
+
+  async #flushBestEffort() {
+    try {
+      await this.outbox.flush(this.#deps.store);
+    } catch (error) {
+      this.#deps.log.error(
+        { event: "database connection", err: error },
+        "could not write the stop's audit rows yet",
+      );
+    }
+  }
+
+  /**
+   * cancelAllOwn until it succeeds or `deadline` comes; an attempt still waiting for the exchange then is
+   * given up on. After the first failure, `afterFirstFailure` makes durable what must outlast a SIGKILL
+   * during the retries (by default the outbox, with the `halt` row).
+   */
+  async #cancelUntilDeadline(
+    reason: string,
+    deadline: number,
+    afterFirstFailure: () => Promise<void> = () => this.#flushBestEffort(),
+  ): Promise<CancelOutcome> {
+    const { orders, log } = this.#deps;
+    const cancelled: ExchangeOrder[] = [];
+    let stillOpen: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        cancelled.push(
+          ...(await withinMs(orders.cancelAllOwn(reason), attemptTimeLimitMs(Date.now(), deadline, attempt))),
+        );
+        return { cancelled, attempts: attempt };
+      } catch (error) {
+        const cause = error instanceof CancelIncomplete ? error.cause : error;
+        if (error instanceof CancelIncomplete) {
+          cancelled.push(...error.cancelled);
+          stillOpen = error.stillOpen ?? stillOpen;
+        }
+        if (attempt === 1) await afterFirstFailure();
+        const step = nextStopStep({
+          now: Date.now(),
+          deadline,
+          failedAttempts: attempt,
+          retryAfterMs: cause instanceof ExchangeFailure ? cause.retryAfterMs : undefined,
+          random: Math.random,
+        });
+        if (step.kind === "giveUp") {
+          return { cancelled, attempts: attempt, gaveUp: new StopDeadlinePassed(attempt, stillOpen, cause) };
+        }
+        log.warn(
+          { event: "stop_cancel_retry", reason, attempt, retryInMs: step.waitMs, err: cause },
+          `could not cancel every order (attempt ${attempt}); retrying in ${step.waitMs} ms`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, step.waitMs));
+      }
+    }
   }
 
   /**
@@ -698,9 +851,14 @@ export class TradingEngine {
 
   /**
    * A halting limit was breached: cancel the bot's orders, record the risk event and the halt, and return
-   * the termination message for the operator, which latches the halt under its id.
+   * the termination message for the operator, which latches the halt under its id. The cancels are retried
+   * as a stop's are (from `beganAt`, or when a stop was asked for first); when the first attempt fails the
+   * latch is recorded before any retry, so a SIGKILL during the retries cannot lose it.
    */
-  async haltForRisk(breach: Breach<HaltingLimit>): Promise<{ haltId: string; cancelled: number }> {
+  async haltForRisk(
+    breach: Breach<HaltingLimit>,
+    beganAt = Date.now(),
+  ): Promise<{ haltId: string; cancelled: number }> {
     const { orders, store, log, metrics } = this.#deps;
     this.#state = "Stopping";
     this.#halted = true;
@@ -715,25 +873,37 @@ export class TradingEngine {
       },
       `halting: ${breach.message}`,
     );
-    let cancelled: Awaited<ReturnType<OrderManager["cancelAllOwn"]>> = [];
-    try {
-      cancelled = await orders.cancelAllOwn("risk halt");
-    } catch (error) {
-      log.error({ event: "halt", haltId, err: error }, "could not cancel every order while halting");
-    }
-    metrics.riskEvents.inc({ limit: breach.limit });
     const value = breach.value.toPlaces(8, "halfEven");
     // The latch where this bot's next start will look: it then refuses to trade until acknowledged, even
     // if the operator never records it (the termination message is the other copy).
-    await this.#recordOrOutbox(() =>
-      store.recordRiskLatch({
-        haltId,
-        limit: breach.limit,
-        value,
-        threshold: breach.threshold,
-        message: breach.message,
-      }),
+    let latched = false;
+    const recordLatch = async () => {
+      if (latched) return;
+      await this.#recordOrOutbox(async () => {
+        await store.recordRiskLatch({
+          haltId,
+          limit: breach.limit,
+          value,
+          threshold: breach.threshold,
+          message: breach.message,
+        });
+        latched = true;
+      });
+    };
+    const outcome = await this.#cancelUntilDeadline(
+      "risk halt",
+      stopDeadline(beganAt, this.#deps.config.stopGracePeriodSeconds),
+      recordLatch,
     );
+    const cancelled = outcome.cancelled;
+    if (outcome.gaveUp) {
+      log.error(
+        { event: "halt", haltId, err: outcome.gaveUp, stillOpen: outcome.gaveUp.stillOpen ?? null },
+        "could not cancel every order while halting",
+      );
+    }
+    metrics.riskEvents.inc({ limit: breach.limit });
+    await recordLatch();
     const payload = {
       haltId,
       limit: breach.limit,
@@ -744,7 +914,7 @@ export class TradingEngine {
       cancelled: cancelled.length,
     };
     await this.#recordOrOutbox(() => orders.recordCancellations(cancelled, "risk halt"));
-    await this.#finalSync();
+    if (!outcome.gaveUp) await this.#finalSync();
     await this.#recordOrOutbox(
       () =>
         store.recordRiskEvent(
@@ -760,6 +930,7 @@ export class TradingEngine {
       { event: "risk_event", payload },
     );
     this.outbox.add({ event: "halt", payload });
+    if (outcome.gaveUp) this.outbox.add(stopFailedRecord(outcome.gaveUp, cancelled.length));
     await this.#recordOrOutbox(() => this.outbox.flush(store));
     return { haltId, cancelled: cancelled.length };
   }

@@ -3,6 +3,7 @@ import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { RuntimeConfig, TradingBot } from "../../api/v1alpha1/index.ts";
 import { buildBotConfigMap, renderConfigDocument, renderRuntimeConfig } from "./bot-config-map.ts";
+import { buildBotPod } from "./bot-pod.ts";
 
 const sample = TradingBot.parse(
   load(readFileSync(new URL("../../config/samples/tradingbot-grid-paper.yaml", import.meta.url), "utf8")),
@@ -65,6 +66,35 @@ describe("buildBotConfigMap", () => {
     };
     expect(renderRuntimeConfig(bot, acknowledged).acknowledgedHalt).toBe("risk-20260301T120000-0a1b2c3d");
     expect(renderRuntimeConfig(bot, sample.spec).acknowledgedHalt).toBeUndefined();
+  });
+
+  it("tells the runtime the pod's grace period, capped by the operator as the pod's is", () => {
+    const spec = { ...sample.spec, pod: { ...sample.spec.pod, terminationGracePeriodSeconds: 45 } };
+    const pod = (cap?: number) =>
+      buildBotPod({
+        bot,
+        spec,
+        defaultImage: "bot-runtime:test",
+        configHash: "0",
+        secretVersions: { exchange: "1", database: "1" },
+        ...(cap === undefined ? {} : { maxGracePeriodSeconds: cap }),
+      }).spec?.terminationGracePeriodSeconds;
+    const rendered = (cap?: number) =>
+      RuntimeConfig.parse(
+        JSON.parse(
+          buildBotConfigMap(bot, renderConfigDocument(bot, spec, undefined, cap)).data?.["config.json"] ?? "",
+        ),
+      ).stopGracePeriodSeconds;
+    expect(rendered(20)).toBe(20);
+    expect(rendered(20)).toBe(pod(20));
+    expect(rendered(120)).toBe(45);
+    expect(rendered()).toBe(pod());
+  });
+
+  it("leaves the grace period out of the hash: its change restarts the pod through the pod's own spec", () => {
+    expect(renderConfigDocument(bot, sample.spec, undefined, 20).hash).toBe(
+      renderConfigDocument(bot, sample.spec, undefined, 60).hash,
+    );
   });
 
   it("carries the bot's labels and a controlling owner reference", () => {

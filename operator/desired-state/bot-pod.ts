@@ -22,6 +22,17 @@ const CONFIG_FILE_MODE = 0o444;
 /** The most time a bot gets to stop unless the operator is told otherwise (--max-grace-period). */
 export const DEFAULT_MAX_GRACE_PERIOD_SECONDS = 60;
 
+/**
+ * The grace period the bot's pod gets: its spec's, capped by the operator. The pod is built with it and the
+ * runtime is told it (RuntimeConfig.stopGracePeriodSeconds), so its stop ends before the SIGKILL.
+ */
+export function podGracePeriodSeconds(
+  spec: TradingBotSpec,
+  maxGracePeriodSeconds = DEFAULT_MAX_GRACE_PERIOD_SECONDS,
+): number {
+  return Math.min(spec.pod.terminationGracePeriodSeconds, maxGracePeriodSeconds);
+}
+
 export const DEFAULT_RESOURCES = {
   requests: { cpu: "50m", memory: "128Mi" },
   limits: { cpu: "500m", memory: "256Mi" },
@@ -222,10 +233,7 @@ export function buildBotPod(input: BotPodInput): Pod {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     restartPolicy: "Never",
-    terminationGracePeriodSeconds: Math.min(
-      spec.pod.terminationGracePeriodSeconds,
-      input.maxGracePeriodSeconds ?? DEFAULT_MAX_GRACE_PERIOD_SECONDS,
-    ),
+    terminationGracePeriodSeconds: podGracePeriodSeconds(spec, input.maxGracePeriodSeconds),
     securityContext: {
       runAsNonRoot: true,
       runAsUser: BOT_USER_ID,

@@ -276,7 +276,7 @@ function desiredObjects(deps: BotReconcilerDeps, key: string, bot: TradingBotObj
   };
   const config = (spec: TradingBotSpec) => {
     const known = state();
-    known.config ??= renderConfigDocument(identity, spec, changedBy);
+    known.config ??= renderConfigDocument(identity, spec, changedBy, deps.settings.maxGracePeriodSeconds);
     return known.config;
   };
   const buildPod = (spec: TradingBotSpec, versions: SecretVersions) =>
