@@ -208,25 +208,17 @@ export function writeBot(
   dir: string,
   sim: ExchangeSim,
   account: SimAccount,
-  config: Omit<
-    RuntimeConfig,
-    "schemaVersion" | "exchange" | "bot" | "store" | "acknowledgedHalt" | "haltIfUnsupervisedForSeconds"
-  > &
-    Partial<Pick<RuntimeConfig, "bot" | "store" | "acknowledgedHalt" | "haltIfUnsupervisedForSeconds">>,
+  config: Omit<RuntimeConfig, "schemaVersion" | "exchange" | "bot" | "store"> &
+    Partial<Pick<RuntimeConfig, "bot" | "store">>,
 ): BotSetup {
+  const { bot, store, ...rest } = config;
+  // Optional fields left undefined are dropped by JSON.stringify, as the operator's rendering drops them.
   const full: RuntimeConfig = {
     schemaVersion: 1,
-    bot: config.bot ?? { namespace: "trading", name: "bot", uid: randomBytes(8).toString("hex") },
+    bot: bot ?? { namespace: "trading", name: "bot", uid: randomBytes(8).toString("hex") },
     exchange: { name: "binance", mode: "paper", endpoint: sim.url },
-    store: config.store ?? { retentionDays: 30 },
-    symbol: config.symbol,
-    strategy: config.strategy,
-    risk: config.risk,
-    onStop: config.onStop,
-    ...(config.acknowledgedHalt === undefined ? {} : { acknowledgedHalt: config.acknowledgedHalt }),
-    ...(config.haltIfUnsupervisedForSeconds === undefined
-      ? {}
-      : { haltIfUnsupervisedForSeconds: config.haltIfUnsupervisedForSeconds }),
+    store: store ?? { retentionDays: 30 },
+    ...rest,
   };
   mkdirSync(dir, { recursive: true });
   const configPath = join(dir, "config.json");

@@ -2,7 +2,7 @@
 // exchange answers or its deadline comes: the pod's grace period after the stop began, less a margin to
 // record the outcome. Until then it cancels every order and exits 0; after it, it records `stop_failed` with
 // the halt and exits 1 before the kubelet would SIGKILL it.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExchangeSim } from "../../exchange-sim/index.ts";
@@ -91,14 +91,9 @@ async function tradingBot(
   const setup = writeBot(join(dir, name), sim, account, {
     ...smallGrid(price),
     onStop: "CancelOrders",
-    ...(options.haltIfUnsupervisedForSeconds === undefined
-      ? {}
-      : { haltIfUnsupervisedForSeconds: options.haltIfUnsupervisedForSeconds }),
+    haltIfUnsupervisedForSeconds: options.haltIfUnsupervisedForSeconds,
+    stopGracePeriodSeconds: options.stopGracePeriodSeconds,
   });
-  if (options.stopGracePeriodSeconds !== undefined) {
-    setup.config = { ...setup.config, stopGracePeriodSeconds: options.stopGracePeriodSeconds };
-    writeFileSync(setup.configPath, JSON.stringify(setup.config, null, 2));
-  }
   const bot = RuntimeProcess.start(
     setup,
     db.tradingCredentials,
