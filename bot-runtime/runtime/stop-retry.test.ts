@@ -62,6 +62,17 @@ describe("retrying a stop's cancels", () => {
     expect(middle).toEqual({ kind: "retry", waitMs: 750 });
   });
 
+  it("gives up at once when the exchange refuses the key, however much time is left", () => {
+    const step = nextStopStep({
+      now: began,
+      deadline: began + 10_000,
+      failedAttempts: 1,
+      keyRefused: true,
+      random: slowest,
+    });
+    expect(step).toEqual({ kind: "giveUp" });
+  });
+
   it("waits at least as long as the exchange asked after a 429", () => {
     const step = nextStopStep({
       now: began,

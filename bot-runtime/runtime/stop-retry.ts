@@ -31,17 +31,20 @@ export type StopRetryStep = { kind: "retry"; waitMs: number } | { kind: "giveUp"
 
 /**
  * After `failedAttempts` failed attempts: wait 250 ms doubling to 2 s, of which between half and all at
- * random (a fleet halted at once does not retry in step), and at least as long as the exchange asked (`retryAfterMs` of a 429 or
- * 418 pause, during which calls are refused without being sent). Gives up when the next attempt could not
- * start before the deadline.
+ * random (a fleet halted at once does not retry in step), and at least as long as the exchange asked
+ * (`retryAfterMs` of a 429 or 418 pause, during which calls are refused without being sent). Gives up when
+ * the next attempt could not start before the deadline, and at once when the exchange refuses the key
+ * (`keyRefused`): no retry with it can cancel anything.
  */
 export function nextStopStep(input: {
   now: number;
   deadline: number;
   failedAttempts: number;
   retryAfterMs?: number | undefined;
+  keyRefused?: boolean;
   random: () => number;
 }): StopRetryStep {
+  if (input.keyRefused) return { kind: "giveUp" };
   const backoff = Math.min(
     STOP_RETRY_FIRST_WAIT_MS * 2 ** Math.max(0, input.failedAttempts - 1),
     STOP_RETRY_MAX_WAIT_MS,

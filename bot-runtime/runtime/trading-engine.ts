@@ -6,6 +6,7 @@ import {
   ExchangeFailure,
   type ExchangeOrder,
   type ExchangePort,
+  isExchangeFailure,
   type MarketRules,
 } from "../exchange/port.ts";
 import { Decimal } from "../money/decimal.ts";
@@ -772,6 +773,7 @@ export class TradingEngine {
           deadline,
           failedAttempts: attempt,
           retryAfterMs: cause instanceof ExchangeFailure ? cause.retryAfterMs : undefined,
+          keyRefused: isExchangeFailure(cause, "authentication"),
           random: Math.random,
         });
         if (step.kind === "giveUp") {
