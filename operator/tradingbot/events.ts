@@ -119,7 +119,14 @@ export function transitionEvents(
 
   const readyBefore = conditionOf(before, "Ready");
   const readyAfter = conditionOf(after, "Ready");
-  for (const reason of ["InvalidSpec", "PolicyViolation", "NameConflict", "PodFailed", "UnsafeCredentials"]) {
+  for (const reason of [
+    "InvalidSpec",
+    "PolicyViolation",
+    "NameConflict",
+    "PodFailed",
+    "UnsafeCredentials",
+    "Unsupervised",
+  ]) {
     if (
       readyAfter?.reason === reason &&
       (readyBefore?.reason !== reason || readyBefore.message !== readyAfter.message)

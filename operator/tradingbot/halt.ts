@@ -97,15 +97,22 @@ export function riskLatchFrom(termination: BotTermination | undefined): RiskLatc
  * the SIGTERM of the pod's deletion (Operator). Undefined for any other ending.
  */
 export function stoppedByOf(termination: BotTermination | undefined): HaltStatus["stoppedBy"] {
+  const halted = runtimeHaltOf(termination);
+  if (!halted) return undefined;
+  return halted.noticedBy === "watch" ? "Runtime" : "Operator";
+}
+
+/** The halt a runtime that exited 0 says it stopped on (its termination message), if it says one. */
+export function runtimeHaltOf(
+  termination: { exitCode: number; message?: string | undefined } | undefined,
+): RuntimeHaltedMessage | undefined {
   if (!termination || termination.exitCode !== RUNTIME_EXIT_CODES.stopped) return undefined;
-  let parsed: ReturnType<typeof RuntimeHaltedMessage.safeParse> | undefined;
   try {
-    parsed = RuntimeHaltedMessage.safeParse(JSON.parse(termination.message ?? ""));
+    const parsed = RuntimeHaltedMessage.safeParse(JSON.parse(termination.message ?? ""));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
-  if (!parsed.success) return undefined;
-  return parsed.data.noticedBy === "watch" ? "Runtime" : "Operator";
 }
 
 function latchedFrom(current: HaltStatus | undefined): (RiskLatch & { since?: string }) | undefined {

@@ -272,6 +272,48 @@ describe("the plan of a Spec or KillSwitch halt", () => {
     expect(statusOf(result.writes)?.halt).toMatchObject({ source: "Risk", requiresAck: true });
   });
 
+  it("says a runtime that halted itself as Unsupervised did so, in Ready and a Warning Event, and starts it again after a backoff", () => {
+    const message = {
+      reason: "Halted",
+      source: "Unsupervised",
+      noticedBy: "watch",
+      at: "2026-03-01T11:59:59Z",
+    };
+    const pod = runningPod();
+    const ended = {
+      ...pod,
+      status: {
+        phase: "Succeeded",
+        containerStatuses: [
+          {
+            name: "bot",
+            ready: false,
+            restartCount: 0,
+            state: {
+              terminated: {
+                exitCode: 0,
+                reason: "Completed",
+                message: JSON.stringify(message),
+                finishedAt: "2026-03-01T11:59:59Z",
+              },
+            },
+          },
+        ],
+      },
+    } as Pod;
+    // Ended a second ago: the restart waits for its backoff, as any other run's end.
+    const result = plan(observe({ pod: ended, credentials }));
+    expect(result.requeueAfterMs).toBeGreaterThan(0);
+    const ready = statusOf(result.writes)?.conditions?.find((c) => c.type === "Ready");
+    expect(ready).toMatchObject({ status: "False", reason: "Unsupervised" });
+    expect(ready?.message).toMatch(/haltIfUnsupervisedFor/);
+    expect(statusOf(result.writes)?.halt?.engaged).not.toBe(true);
+    const recorded = result.writes.find((w) => w.kind === "recordEvents");
+    expect(
+      recorded?.kind === "recordEvents" && recorded.events.map((e) => [e.type, e.reason]),
+    ).toContainEqual(["Warning", "Unsupervised"]);
+  });
+
   it("deletes the pod first for a KillSwitch that selects the bot", () => {
     const fleet = readKillSwitch("fleet", { engaged: true, namespaces: ["trading"], reason: "incident" });
     const { writes } = passes(observe({ killSwitches: [fleet] }));

@@ -2,7 +2,7 @@ import { RUNTIME_EXIT_CODES } from "../../api/v1alpha1/index.ts";
 import { BOT_CONTAINER_NAME, MIGRATE_CONTAINER_NAME } from "../desired-state/bot-pod.ts";
 import type { Pod } from "../kube/types.ts";
 import { ANNOTATIONS } from "../names.ts";
-import type { BotTermination } from "./halt.ts";
+import { type BotTermination, runtimeHaltOf } from "./halt.ts";
 
 // What to do with the bot's one pod. Pure: from the pod wanted (undefined when the bot must not run),
 // the pod observed, and the bot's restart history. The singleton rule lives here: a pod is created only
@@ -15,6 +15,11 @@ export interface PodFailure {
   reason: string;
   finishedAt: string | undefined;
   startedAt: string | undefined;
+  /**
+   * The runtime halted itself because its halt watch went unconfirmed for spec.killSwitch's
+   * haltIfUnsupervisedFor (its dead man's switch), not because it failed.
+   */
+  unsupervised?: true;
 }
 
 export interface RestartHistory {
@@ -86,6 +91,7 @@ export function podFailure(pod: Pod | undefined): PodFailure | undefined {
       reason: bot.reason ?? (bot.exitCode === 0 ? "Completed" : "Error"),
       finishedAt: bot.finishedAt,
       startedAt: bot.startedAt,
+      ...(runtimeHaltOf(bot)?.source === "Unsupervised" ? { unsupervised: true as const } : {}),
     };
   }
   const phase = pod.status?.phase;

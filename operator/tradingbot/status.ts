@@ -63,6 +63,10 @@ interface ConditionValue {
   message: string;
 }
 
+const UNSUPERVISED_TEXT =
+  "The runtime halted itself and cancelled its orders: it could not confirm its TradingBot and the KillSwitches " +
+  "with the API server for spec.killSwitch.haltIfUnsupervisedFor.";
+
 function failureText(failure: PodFailure): string {
   const code = failure.exitCode >= 0 ? `exited with code ${failure.exitCode}` : "ended";
   return `the ${failure.container} container ${code} (${failure.reason})`;
@@ -140,6 +144,11 @@ function readiness(input: StatusInput): { phase: BotPhase; ready: ConditionValue
       };
     case "awaitRetry": {
       const when = timestampOf(plan.retryAt);
+      if (plan.failure?.unsupervised)
+        return {
+          phase: "Pending",
+          ready: notReady("Unsupervised", `${UNSUPERVISED_TEXT} Restart at ${when}.`),
+        };
       return plan.failure
         ? {
             phase: "Degraded",
@@ -151,6 +160,8 @@ function readiness(input: StatusInput): { phase: BotPhase; ready: ConditionValue
         : { phase: "Pending", ready: notReady("BackingOff", `Restart ${input.restarts} at ${when}.`) };
     }
     case "restartAfterFailure":
+      if (plan.failure.unsupervised)
+        return { phase: "Pending", ready: notReady("Unsupervised", `${UNSUPERVISED_TEXT} Restarting it.`) };
       return { phase: "Pending", ready: notReady("Restarting", `Restarting: ${failureText(plan.failure)}.`) };
     case "replace":
       return { phase: "Pending", ready: notReady("Restarting", `Replacing the pod: ${plan.detail}.`) };
