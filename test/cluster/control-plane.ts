@@ -51,10 +51,20 @@ export interface ControlPlane {
   fakeNodes: string[];
   /** Component name to process id. */
   pids: Record<string, number>;
+  /** Stops kube-apiserver (SIGTERM, or SIGKILL) and leaves it stopped until startApiServer(). */
+  stopApiServer(options?: { kill?: boolean }): Promise<void>;
+  /** Starts the stopped kube-apiserver again (same flags, port and etcd) and waits until it is ready. */
+  startApiServer(): Promise<void>;
   /** Stops kube-apiserver (SIGTERM, or SIGKILL), starts it again and waits until it is ready. */
   restartApiServer(options?: { kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The ControlPlane without its methods: what control-plane.json holds. */
+type ControlPlaneDescription = Omit<
+  ControlPlane,
+  "stop" | "stopApiServer" | "startApiServer" | "restartApiServer"
+>;
 
 export interface StartOptions {
   /** Holds certificates, configs, etcd data and logs; those subfolders are emptied first. */
@@ -241,7 +251,8 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       `--endpoint-reconciler-type=${address === "127.0.0.1" ? "none" : "lease"}`,
       "--profiling=false",
     ];
-    let apiserver = start("kube-apiserver", binaries.kubeApiserver, apiserverArgs);
+    const startApiServerProcess = () => start("kube-apiserver", binaries.kubeApiserver, apiserverArgs);
+    let apiserver: ManagedProcess | undefined = startApiServerProcess();
     const adminTls = readTls(pki.ca, pki.admin);
     const apiserverReady = () =>
       whileRunning(
@@ -316,7 +327,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     );
     log(`control plane ready in ${elapsed(started)}; state in ${stateDir}`);
 
-    const description: Omit<ControlPlane, "stop" | "restartApiServer"> = {
+    const description: ControlPlaneDescription = {
       stateDir,
       server,
       kubeconfigPath,
@@ -330,14 +341,27 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       pids: Object.fromEntries(processes.map((p) => [p.name, p.pid])),
     };
     writeFileSync(join(stateDir, controlPlaneFileName), `${JSON.stringify(description, null, 2)}\n`);
+    const stopApiServer = async ({ kill = false } = {}) => {
+      if (!apiserver) throw new Error("kube-apiserver is already stopped");
+      await apiserver.stop(kill ? 0 : 15_000, kill ? "SIGKILL" : "SIGTERM");
+      // Out of the processes every wait watches: its exit is wanted.
+      processes.splice(processes.indexOf(apiserver), 1);
+      apiserver = undefined;
+      log(`kube-apiserver stopped (${kill ? "SIGKILL" : "SIGTERM"})`);
+    };
+    const startApiServer = async () => {
+      if (apiserver) throw new Error("kube-apiserver is already running");
+      apiserver = startApiServerProcess();
+      await apiserverReady();
+      log("kube-apiserver started again");
+    };
     return {
       ...description,
+      stopApiServer,
+      startApiServer,
       async restartApiServer(restart = {}) {
-        await apiserver.stop(restart.kill ? 0 : 15_000, restart.kill ? "SIGKILL" : "SIGTERM");
-        processes.splice(processes.indexOf(apiserver), 1);
-        apiserver = start("kube-apiserver", binaries.kubeApiserver, apiserverArgs);
-        await apiserverReady();
-        log(`kube-apiserver restarted (${restart.kill ? "SIGKILL" : "SIGTERM"})`);
+        await stopApiServer(restart);
+        await startApiServer();
       },
       async stop() {
         await stopAll();
