@@ -143,6 +143,27 @@ function riskExitedPod(): Pod {
   } as Pod;
 }
 
+/** The pod of a runtime that exited 0 on a halt, with its RuntimeHaltedMessage. */
+function haltedExitPod(message: Record<string, string>, finishedAt?: string): Pod {
+  const pod = runningPod();
+  return {
+    ...pod,
+    status: {
+      phase: "Succeeded",
+      containerStatuses: [
+        {
+          name: "bot",
+          ready: false,
+          restartCount: 0,
+          state: {
+            terminated: { exitCode: 0, reason: "Completed", message: JSON.stringify(message), finishedAt },
+          },
+        },
+      ],
+    },
+  } as Pod;
+}
+
 function observe(
   overrides: Partial<BotObservation> & { bot?: TradingBotObject } = {},
   calls: string[] = [],
@@ -234,21 +255,7 @@ describe("the plan of a Spec or KillSwitch halt", () => {
 
   it("records which path stopped a runtime that already ended on its own watch, with the DELETE, before its pod and message go", () => {
     const message = { reason: "Halted", source: "Spec", noticedBy: "watch", at: "2026-03-01T11:59:59Z" };
-    const pod = runningPod();
-    const ended = {
-      ...pod,
-      status: {
-        phase: "Succeeded",
-        containerStatuses: [
-          {
-            name: "bot",
-            ready: false,
-            restartCount: 0,
-            state: { terminated: { exitCode: 0, reason: "Completed", message: JSON.stringify(message) } },
-          },
-        ],
-      },
-    } as Pod;
+    const ended = haltedExitPod(message);
     const result = plan(observe({ bot: botObject({ killSwitch: { engaged: true } }), pod: ended }));
     expect(kinds(result.writes).slice(0, 2)).toEqual(["deletePod", "apply:networkPolicies"]);
     expect(kinds(result.writes)).toContain("writeStatus");
@@ -279,28 +286,7 @@ describe("the plan of a Spec or KillSwitch halt", () => {
       noticedBy: "watch",
       at: "2026-03-01T11:59:59Z",
     };
-    const pod = runningPod();
-    const ended = {
-      ...pod,
-      status: {
-        phase: "Succeeded",
-        containerStatuses: [
-          {
-            name: "bot",
-            ready: false,
-            restartCount: 0,
-            state: {
-              terminated: {
-                exitCode: 0,
-                reason: "Completed",
-                message: JSON.stringify(message),
-                finishedAt: "2026-03-01T11:59:59Z",
-              },
-            },
-          },
-        ],
-      },
-    } as Pod;
+    const ended = haltedExitPod(message, "2026-03-01T11:59:59Z");
     // Ended a second ago: the restart waits for its backoff, as any other run's end.
     const result = plan(observe({ pod: ended, credentials }));
     expect(result.requeueAfterMs).toBeGreaterThan(0);

@@ -1,21 +1,14 @@
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { dump, load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ControlPlane, startControlPlane } from "../cluster/control-plane.ts";
+import type { ControlPlane } from "../cluster/control-plane.ts";
 import { botManifest } from "../operator/fixtures.ts";
 import { type OperatorProcess, REPO_ROOT } from "../operator/harness.ts";
 import { PodRecorder } from "../operator/pod-watch.ts";
-import { postgresContext } from "../support/context.ts";
 import { waitFor } from "../support/wait-for.ts";
-import {
-  type BotObject,
-  SAMPLE_GRID_BOT,
-  startTradingEnvironment,
-  type TradingEnvironment,
-} from "./environment.ts";
-import { isReady } from "./suite-environment.ts";
+import { type BotObject, SAMPLE_GRID_BOT, type TradingEnvironment } from "./environment.ts";
+import { isReady, startSuiteEnvironmentOnOwnControlPlane } from "./suite-environment.ts";
 
 // Fleet halts under faults that only a control plane of this suite's own can take: a kube-apiserver
 // restarted in the middle of a halt, the leader killed in the middle of one, and a KillSwitch CRD newer
@@ -32,21 +25,14 @@ let ns: { fleetA: string; fleetB: string; newer: string };
 const switches: string[] = [];
 
 beforeAll(async () => {
-  const name = `e2e-fleet-faults-${randomBytes(3).toString("hex")}`;
-  const workDir = join(REPO_ROOT, ".local", `e2e-${process.ppid}-${name}`);
-  controlPlane = await startControlPlane({ stateDir: join(workDir, "cluster") });
-  const namespaces = ["failover", "restart", "newer"].map((label) => `${name}-${label}`);
-  env = await startTradingEnvironment({
-    cluster: {
-      kubectlPath: join(controlPlane.binDir, "kubectl"),
-      kubeconfigPath: controlPlane.kubeconfigPath,
-    },
-    postgres: postgresContext(),
-    name,
-    botNamespaces: namespaces,
-    workDir,
-  });
-  ns = { fleetA: namespaces[0] as string, fleetB: namespaces[1] as string, newer: namespaces[2] as string };
+  const suite = await startSuiteEnvironmentOnOwnControlPlane("e2e-fleet-faults", [
+    "failover",
+    "restart",
+    "newer",
+  ]);
+  ({ controlPlane, env } = suite);
+  const [fleetA, fleetB, newer] = suite.namespaces as [string, string, string];
+  ns = { fleetA, fleetB, newer };
 });
 
 afterAll(async () => {

@@ -1,22 +1,22 @@
-import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import type { V1ContainerStateTerminated } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RuntimeHaltedMessage } from "../../api/v1alpha1/index.ts";
 import { BOT_CONTAINER_NAME } from "../../operator/desired-state/bot-pod.ts";
 import { podNameFor } from "../../operator/names.ts";
-import { type ControlPlane, startControlPlane } from "../cluster/control-plane.ts";
-import { REPO_ROOT } from "../operator/harness.ts";
-import { postgresContext } from "../support/context.ts";
+import type { ControlPlane } from "../cluster/control-plane.ts";
 import { waitFor } from "../support/wait-for.ts";
 import {
   type BotManifestOptions,
   type BotObject,
   SAMPLE_GRID_BOT,
-  startTradingEnvironment,
   type TradingEnvironment,
 } from "./environment.ts";
-import { conditionOf, isReady, patchKillSwitch } from "./suite-environment.ts";
+import {
+  conditionOf,
+  isReady,
+  patchKillSwitch,
+  startSuiteEnvironmentOnOwnControlPlane,
+} from "./suite-environment.ts";
 
 // The second halt path, each bot runtime's own watch of its TradingBot and the KillSwitches, under faults
 // that only a control plane of this suite's own can take: a fleet halt while the operator is frozen, a
@@ -38,21 +38,14 @@ let ns: { fleet: string; restart: string; outage: string };
 const switches: string[] = [];
 
 beforeAll(async () => {
-  const name = `e2e-watch-faults-${randomBytes(3).toString("hex")}`;
-  const workDir = join(REPO_ROOT, ".local", `e2e-${process.ppid}-${name}`);
-  controlPlane = await startControlPlane({ stateDir: join(workDir, "cluster") });
-  const namespaces = ["fleet", "restart", "outage"].map((label) => `${name}-${label}`);
-  env = await startTradingEnvironment({
-    cluster: {
-      kubectlPath: join(controlPlane.binDir, "kubectl"),
-      kubeconfigPath: controlPlane.kubeconfigPath,
-    },
-    postgres: postgresContext(),
-    name,
-    botNamespaces: namespaces,
-    workDir,
-  });
-  ns = { fleet: namespaces[0] as string, restart: namespaces[1] as string, outage: namespaces[2] as string };
+  const suite = await startSuiteEnvironmentOnOwnControlPlane("e2e-watch-faults", [
+    "fleet",
+    "restart",
+    "outage",
+  ]);
+  ({ controlPlane, env } = suite);
+  const [fleet, restart, outage] = suite.namespaces as [string, string, string];
+  ns = { fleet, restart, outage };
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { patchBotKillSwitchArgs } from "../../demo/commands.ts";
+import { type ControlPlane, startControlPlane } from "../cluster/control-plane.ts";
 import { REPO_ROOT } from "../operator/harness.ts";
 import { clusterContext, postgresContext } from "../support/context.ts";
 import { removeDirsOfDeadProcesses } from "../support/processes.ts";
@@ -30,21 +31,57 @@ export async function startSuiteEnvironment(
   labels: string[],
   options: Pick<TradingEnvironmentOptions, "faultProxy" | "operatorArgs"> = {},
 ): Promise<SuiteEnvironment> {
-  // Work folders are named after the vitest run (the parent of the worker running a file), so the logs of
-  // every file stay until the next run; a run whose process is gone is stale.
-  removeDirsOfDeadProcesses(WORK_ROOT, /^e2e-(\d+)-/);
+  const suite = suiteNames(prefix, labels);
   const cluster = clusterContext();
-  const name = `${prefix}-${randomBytes(3).toString("hex")}`;
-  const namespaces = labels.map((label) => `${name}-${label}`);
   const env = await startTradingEnvironment({
     cluster: { kubectlPath: cluster.kubectlPath, kubeconfigPath: cluster.kubeconfigPath },
     postgres: postgresContext(),
-    name,
-    botNamespaces: namespaces,
-    workDir: join(WORK_ROOT, `e2e-${process.ppid}-${name}`),
+    name: suite.name,
+    botNamespaces: suite.namespaces,
+    workDir: suite.workDir,
     ...options,
   });
-  return { env, namespaces };
+  return { env, namespaces: suite.namespaces };
+}
+
+/**
+ * The same on a control plane of the suite's own, for faults the run's shared one must not take (a
+ * kube-apiserver killed or stopped, a CRD replaced). Stopping it is the suite's.
+ */
+export async function startSuiteEnvironmentOnOwnControlPlane(
+  prefix: string,
+  labels: string[],
+): Promise<SuiteEnvironment & { controlPlane: ControlPlane }> {
+  const suite = suiteNames(prefix, labels);
+  const controlPlane = await startControlPlane({ stateDir: join(suite.workDir, "cluster") });
+  try {
+    const env = await startTradingEnvironment({
+      cluster: {
+        kubectlPath: join(controlPlane.binDir, "kubectl"),
+        kubeconfigPath: controlPlane.kubeconfigPath,
+      },
+      postgres: postgresContext(),
+      name: suite.name,
+      botNamespaces: suite.namespaces,
+      workDir: suite.workDir,
+    });
+    return { env, namespaces: suite.namespaces, controlPlane };
+  } catch (error) {
+    await controlPlane.stop();
+    throw error;
+  }
+}
+
+function suiteNames(prefix: string, labels: string[]) {
+  // Work folders are named after the vitest run (the parent of the worker running a file), so the logs of
+  // every file stay until the next run; a run whose process is gone is stale.
+  removeDirsOfDeadProcesses(WORK_ROOT, /^e2e-(\d+)-/);
+  const name = `${prefix}-${randomBytes(3).toString("hex")}`;
+  return {
+    name,
+    namespaces: labels.map((label) => `${name}-${label}`),
+    workDir: join(WORK_ROOT, `e2e-${process.ppid}-${name}`),
+  };
 }
 
 export const conditionOf = (bot: BotObject, type: string) =>
