@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { durationSeconds } from "./scalars.ts";
-import { ExchangeSpec, rotationPeriodSeconds, unsupervisedHaltSeconds } from "./tradingbot.ts";
+import { BotKillSwitch, ExchangeSpec, rotationPeriodSeconds, unsupervisedHaltSeconds } from "./tradingbot.ts";
 
 const exchange = (rotateCredentialsEvery: unknown) =>
   ExchangeSpec.safeParse({
@@ -56,5 +56,29 @@ describe("spec.exchange.rotateCredentialsEvery", () => {
     expect(exchange("1w").error?.issues[0]?.message).toBe(
       "must be a duration in minutes, hours or days, such as 90m, 12h or 30d",
     );
+  });
+});
+
+describe("spec.killSwitch.haltIfUnsupervisedFor", () => {
+  const killSwitch = (haltIfUnsupervisedFor: unknown) => BotKillSwitch.safeParse({ haltIfUnsupervisedFor });
+
+  it("is optional, and takes seconds, minutes or hours of at least a minute", () => {
+    for (const period of [undefined, "60s", "90s", "1m", "5m", "1h"]) {
+      expect(killSwitch(period).success, String(period)).toBe(true);
+    }
+  });
+
+  it("refuses less than a minute, which would halt supervised bots, naming the field and the least allowed", () => {
+    for (const period of ["1s", "5s", "40s", "59s"]) {
+      const result = killSwitch(period);
+      expect(result.success, period).toBe(false);
+      expect(result.error?.issues).toMatchObject([
+        {
+          path: ["haltIfUnsupervisedFor"],
+          message:
+            "spec.killSwitch.haltIfUnsupervisedFor must be at least 60s: a healthy halt watch is confirmed only about every 40 s; such as 2m or 5m",
+        },
+      ]);
+    }
   });
 });

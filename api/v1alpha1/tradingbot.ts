@@ -302,6 +302,23 @@ export type RiskLimits = z.infer<typeof RiskLimits>;
 export const ON_ENGAGE_ACTIONS = ["CancelOrders", "Flatten", "Freeze"] as const;
 export type OnEngageAction = (typeof ON_ENGAGE_ACTIONS)[number];
 
+/**
+ * A healthy halt watch is confirmed about every 40 s (each watch ends within that and starts again): a
+ * dead man's switch shorter than a minute would halt bots that are supervised.
+ */
+export const UnsupervisedPeriod = withRules(
+  durationString(["s", "m", "h"], "must be a duration in seconds, minutes or hours, such as 90s, 5m or 1h"),
+  [
+    {
+      // Minutes and hours are at least 1m by their pattern; seconds must be 60 or more.
+      rule: "!self.endsWith('s') || self.matches('^([6-9][0-9]|[1-9][0-9]{2,4})s$')",
+      message:
+        "spec.killSwitch.haltIfUnsupervisedFor must be at least 60s: a healthy halt watch is confirmed only about every 40 s; such as 2m or 5m",
+      holds: (period) => !period.endsWith("s") || /^([6-9][0-9]|[1-9][0-9]{2,4})s$/.test(period),
+    },
+  ],
+);
+
 export const BotKillSwitch = z
   .strictObject({
     engaged: z.boolean().default(false).describe("true halts the bot: its pod is stopped and trading ends."),
@@ -326,16 +343,12 @@ export const BotKillSwitch = z
         "Set to status.halt.id to release a latched risk halt after you have looked into it. " +
           "Any other value is refused in status.",
       ),
-    haltIfUnsupervisedFor: durationString(
-      ["s", "m", "h"],
-      "must be a duration in seconds, minutes or hours, such as 90s, 5m or 1h",
-    )
-      .optional()
-      .describe(
-        "Dead man's switch: a runtime that has been unable to confirm its halt sources (its TradingBot and " +
-          "the KillSwitches, watched in the API server) for this long halts itself with reason Unsupervised. " +
-          "Unset: it keeps trading through a control-plane outage and says so in its log and metrics.",
-      ),
+    haltIfUnsupervisedFor: UnsupervisedPeriod.optional().describe(
+      "Dead man's switch: a runtime that has been unable to confirm its halt sources (its TradingBot and " +
+        "the KillSwitches, watched in the API server) for this long halts itself with reason Unsupervised; " +
+        "at least 60s, two minutes or more advised. Unset: it keeps trading through a control-plane outage " +
+        "and says so in its log and metrics.",
+    ),
   })
   .describe("Halts this bot on command. Anyone allowed to patch the TradingBot can engage it.");
 export type BotKillSwitch = z.infer<typeof BotKillSwitch>;

@@ -45,6 +45,9 @@ const CASES: InvalidCase[] = [
     "spec.killSwitch.engaged",
     "must be of type boolean",
   ]),
+  bot("a dead man's switch shorter than a minute", (s) => (s.killSwitch.haltIfUnsupervisedFor = "30s"), [
+    "spec.killSwitch.haltIfUnsupervisedFor must be at least 60s",
+  ]),
   bot("a fractional number of open orders", (s) => (s.risk.maxOpenOrders = 2.5), [
     "spec.risk.maxOpenOrders",
     "must be of type integer",
