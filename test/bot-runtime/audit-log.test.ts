@@ -16,6 +16,7 @@ import {
   runCli,
   type SimAccount,
   scratchDir,
+  smallGrid,
   startSimulator,
   writeBot,
 } from "./fixtures.ts";
@@ -35,25 +36,7 @@ beforeAll(async () => {
   const price = Number(sim.price("BTCUSDT"));
   const setup = writeBot(`${dir}/bot`, sim, started.account, {
     bot: { namespace: "audit-ns", name: "audited-bot", uid: "6d1f0c3e-audit-uid" },
-    symbol: "BTC/USDT",
-    strategy: {
-      type: "grid",
-      grid: {
-        lowerPrice: (price * 0.98).toFixed(2),
-        upperPrice: (price * 1.02).toFixed(2),
-        levels: 5,
-        quotePerOrder: "20",
-      },
-    },
-    risk: {
-      maxOrderQuote: "100",
-      maxPositionQuote: "5000",
-      maxDailyLossQuote: "1000",
-      maxDrawdownPct: "50",
-      maxOpenOrders: 20,
-      maxOrdersPerMinute: 120,
-      priceBandPct: "10",
-    },
+    ...smallGrid(price),
     onStop: "CancelOrders",
   });
   botUid = setup.config.bot.uid;
@@ -185,25 +168,7 @@ describe("audit log", () => {
     const account = simAccount;
     const setup = writeBot(`${dir}/retention`, sim, account, {
       bot: { namespace: "audit-ns", name: "retained-bot", uid: "retained-bot-uid" },
-      symbol: "BTC/USDT",
-      strategy: {
-        type: "grid",
-        grid: {
-          lowerPrice: (price * 0.98).toFixed(2),
-          upperPrice: (price * 1.02).toFixed(2),
-          levels: 5,
-          quotePerOrder: "20",
-        },
-      },
-      risk: {
-        maxOrderQuote: "100",
-        maxPositionQuote: "5000",
-        maxDailyLossQuote: "1000",
-        maxDrawdownPct: "50",
-        maxOpenOrders: 20,
-        maxOrdersPerMinute: 120,
-        priceBandPct: "10",
-      },
+      ...smallGrid(price),
       onStop: "CancelOrders",
       store: { retentionDays: 1, auditRetentionDays: 2 },
     });

@@ -16,6 +16,7 @@ import {
   runCli,
   type SimAccount,
   scratchDir,
+  smallGrid,
   startSimulator,
   writeBot,
 } from "./fixtures.ts";
@@ -39,17 +40,7 @@ const risk = {
 function validBot(name: string): BotSetup {
   const price = Number(sim.price("BTCUSDT"));
   return writeBot(`${dir}/${name}`, sim, account, {
-    symbol: "BTC/USDT",
-    strategy: {
-      type: "grid",
-      grid: {
-        lowerPrice: (price * 0.98).toFixed(2),
-        upperPrice: (price * 1.02).toFixed(2),
-        levels: 5,
-        quotePerOrder: "20",
-      },
-    },
-    risk,
+    ...smallGrid(price),
     onStop: "CancelOrders",
   });
 }

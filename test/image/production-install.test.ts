@@ -27,7 +27,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUNTIME_EXIT_CODES } from "../../api/v1alpha1/runtime-config.ts";
 import type { ExchangeSim } from "../../exchange-sim/index.ts";
 import { leftOutOfImage } from "../../image/recipe.ts";
-import { type BotDatabase, type SimAccount, startSimulator, writeBot } from "../bot-runtime/fixtures.ts";
+import {
+  type BotDatabase,
+  type SimAccount,
+  smallGrid,
+  startSimulator,
+  writeBot,
+} from "../bot-runtime/fixtures.ts";
 import { createSuiteDatabase } from "../bot-runtime/harness.ts";
 import { clusterContext } from "../support/context.ts";
 import { freePorts } from "../support/free-port.ts";
@@ -212,25 +218,7 @@ describe("bot-runtime from the production install", () => {
   it("trades on the exchange and cancels its orders on SIGTERM", async () => {
     const price = Number(sim.price("BTCUSDT"));
     const setup = writeBot(join(root, "bot"), sim, account, {
-      symbol: "BTC/USDT",
-      strategy: {
-        type: "grid",
-        grid: {
-          lowerPrice: (price * 0.98).toFixed(2),
-          upperPrice: (price * 1.02).toFixed(2),
-          levels: 5,
-          quotePerOrder: "20",
-        },
-      },
-      risk: {
-        maxOrderQuote: "100",
-        maxPositionQuote: "5000",
-        maxDailyLossQuote: "1000",
-        maxDrawdownPct: "50",
-        maxOpenOrders: 20,
-        maxOrdersPerMinute: 120,
-        priceBandPct: "10",
-      },
+      ...smallGrid(price),
       onStop: "CancelOrders",
     });
     giveToImageUser(setup.dir);
